@@ -1,0 +1,272 @@
+"""The workflow: the official Lego-Edit JSON on the wire, typed references inside.
+
+Wire format (what the official Builder writes and what we write back):
+
+    {"process": "remove the dog",
+     "pipeline": [{"step": 1, "model": "RES", "input": {"image": "init[image]", "prompt": "dog"},
+                   "output": {"mask": "step1[mask]", "image": "step1[image]"}},
+                  ...,
+                  {"result": "[step3[image]]"}]}
+
+`parse_workflow` reads it tolerantly from Builder text (think tags, code fences, prose,
+trailing or missing commas, fullwidth punctuation, single quotes) without `eval`, and says
+what it repaired. Whether the plan makes sense is `validate.py`'s job.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from json_repair import repair_json
+
+from .errors import WorkflowParseError
+
+REF_RE = re.compile(r"^\s*(?:(init)|step\s*(\d+))\s*\[\s*([A-Za-z_][\w-]*)\s*\]\s*$", re.I)
+REF_IN_TEXT_RE = re.compile(r"(?:init|step\s*\d+)\s*\[\s*[A-Za-z_][\w-]*\s*\]", re.I)
+THINK_RE = re.compile(r"<think>(.*?)</think>", re.S | re.I)
+FENCE_RE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.S)
+FULLWIDTH = str.maketrans({"，": ",", "：": ":", "｛": "{", "｝": "}", "［": "[", "］": "]", "；": ","})
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference to a value: `init[image]`, `init[mask]` or `stepN[name]`."""
+
+    step: int | None  # None = the initial inputs
+    name: str
+
+    @classmethod
+    def parse(cls, text: Any) -> "Ref | None":
+        if not isinstance(text, str):
+            return None
+        m = REF_RE.match(text)
+        if not m:
+            return None
+        return cls(None if m.group(1) else int(m.group(2)), m.group(3))
+
+    def __str__(self) -> str:
+        return f"init[{self.name}]" if self.step is None else f"step{self.step}[{self.name}]"
+
+
+@dataclass
+class Step:
+    number: int
+    brick: str
+    inputs: dict[str, Any]  # Ref, or a literal: str / float / None
+    outputs: dict[str, Ref | None] = field(default_factory=dict)
+
+    def refs(self) -> list[tuple[str, Ref]]:
+        return [(k, v) for k, v in self.inputs.items() if isinstance(v, Ref)]
+
+    def given(self) -> frozenset[str]:
+        return frozenset(k for k, v in self.inputs.items() if v is not None)
+
+
+@dataclass
+class Workflow:
+    process: str
+    steps: list[Step]
+    result: list[Ref | str]  # a str is an entry that is not a reference (a problem)
+
+    def step(self, number: int) -> Step | None:
+        return next((s for s in self.steps if s.number == number), None)
+
+    def copy(self) -> "Workflow":
+        return copy.deepcopy(self)
+
+    def to_json(self) -> dict:
+        def wire(v: Any) -> Any:
+            return str(v) if isinstance(v, Ref) else v
+
+        pipeline: list[dict] = [
+            {
+                "step": s.number,
+                "model": s.brick,
+                "input": {k: wire(v) for k, v in s.inputs.items()},
+                "output": {k: wire(v) for k, v in s.outputs.items()},
+            }
+            for s in self.steps
+        ]
+        pipeline.append({"result": "[" + ", ".join(str(r) for r in self.result) + "]"})
+        return {"process": self.process, "pipeline": pipeline}
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
+
+
+@dataclass
+class Parsed:
+    workflow: Workflow
+    reasoning: str = ""
+    repairs: list[str] = field(default_factory=list)
+
+
+# -- reading text ------------------------------------------------------------------------------
+def split_reasoning(text: str) -> tuple[str, str]:
+    """(reasoning inside <think>…</think>, the rest). An unclosed think runs to the first '{'."""
+    thoughts = [t.strip() for t in THINK_RE.findall(text)]
+    rest = THINK_RE.sub("", text)
+    if "</think>" in rest.lower():  # a closing tag without an opening one
+        head, _, rest = re.split(r"(</think>)", rest, maxsplit=1, flags=re.I)
+        thoughts.append(head.replace("<think>", "").strip())
+    elif "<think>" in rest.lower():
+        head, _, tail = re.split(r"(<think>)", rest, maxsplit=1, flags=re.I)
+        brace = tail.find("{")
+        thoughts.append(tail[: brace if brace >= 0 else None].strip())
+        rest = head + (tail[brace:] if brace >= 0 else "")
+    return "\n".join(t for t in thoughts if t), rest
+
+
+def _normalize_punctuation(text: str, repairs: list[str]) -> str:
+    """Map fullwidth JSON punctuation to ASCII outside strings; curly quotes become quotes."""
+    out, in_str, quote, changed = [], False, "", False
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if in_str:
+            if ch == "\\" and i + 1 < len(text):
+                out.append(text[i : i + 2])
+                i += 2
+                continue
+            if (quote == '"' and ch == '"') or (quote == "“" and ch == "”"):
+                in_str = False
+                out.append('"')
+                changed |= ch != '"'
+            else:
+                out.append(ch)
+        elif ch in ('"', "“"):
+            in_str, quote = True, ch
+            out.append('"')
+            changed |= ch != '"'
+        else:
+            mapped = ch.translate(FULLWIDTH)
+            changed |= mapped != ch
+            out.append(mapped)
+        i += 1
+    if changed:
+        repairs.append("replaced fullwidth punctuation (，：“”) with JSON punctuation")
+    return "".join(out)
+
+
+def _json_region(text: str) -> str:
+    fences = [f for f in FENCE_RE.findall(text) if "{" in f]
+    if fences:
+        with_pipeline = [f for f in fences if "pipeline" in f]
+        return (with_pipeline or fences)[0]
+    start = text.find("{")
+    if start < 0:
+        raise WorkflowParseError("no JSON object found in the text (expected {\"process\", \"pipeline\"})")
+    end = text.rfind("}")
+    return text[start : end + 1] if end > start else text[start:]
+
+
+def loads_tolerant(text: str, repairs: list[str]) -> Any:
+    """json.loads, else a repaired parse (json_repair, never eval) noted in `repairs`."""
+    region = _normalize_punctuation(_json_region(text), repairs)
+    try:
+        return json.loads(region)
+    except json.JSONDecodeError as exc:
+        first_error = f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    obj, log = repair_json(region, return_objects=True, logging=True)
+    if obj in ("", None, [], {}):
+        raise WorkflowParseError(f"could not read the workflow JSON: {first_error}")
+    details = sorted({entry["text"] for entry in log if isinstance(entry, dict) and "text" in entry})
+    repairs.append(
+        f"repaired malformed JSON ({first_error})" + (": " + "; ".join(details[:3]) if details else "")
+    )
+    return obj
+
+
+# -- from JSON to the model -------------------------------------------------------------------
+def _literal_or_ref(value: Any) -> Any:
+    ref = Ref.parse(value)
+    return ref if ref is not None else value
+
+
+def _result_entries(raw: Any) -> list[Ref | str]:
+    items: list[Any]
+    if isinstance(raw, str):
+        refs = REF_IN_TEXT_RE.findall(raw)
+        if refs:
+            items = refs
+        else:
+            stripped = raw.strip().strip("[]").strip()
+            items = [p.strip() for p in stripped.split(",") if p.strip()]
+    elif isinstance(raw, list):
+        items = []
+        for item in raw:
+            items.extend(_result_entries(item) if isinstance(item, (str, list)) else [str(item)])
+        return items
+    elif raw is None:
+        items = []
+    else:
+        items = [str(raw)]
+    return [Ref.parse(i) or str(i) for i in items]
+
+
+def workflow_from_json(obj: Any, repairs: list[str] | None = None) -> Workflow:
+    repairs = repairs if repairs is not None else []
+    if isinstance(obj, list):
+        obj = {"process": "", "pipeline": obj}
+        repairs.append("wrapped a bare step list as {\"pipeline\": [...]}")
+    if not isinstance(obj, dict):
+        raise WorkflowParseError(f"a workflow is a JSON object, got {type(obj).__name__}")
+    if "pipeline" not in obj:
+        raise WorkflowParseError("the workflow JSON has no \"pipeline\" list")
+    pipeline = obj["pipeline"]
+    if not isinstance(pipeline, list):
+        raise WorkflowParseError("\"pipeline\" must be a list of steps")
+    process = obj.get("process", "")
+    process = process if isinstance(process, str) else json.dumps(process, ensure_ascii=False)
+    steps: list[Step] = []
+    result: list[Ref | str] | None = None
+    for position, item in enumerate(pipeline, 1):
+        if not isinstance(item, dict):
+            raise WorkflowParseError(f"pipeline item {position} is not an object: {item!r:.60}")
+        if "result" in item and not any(k in item for k in ("model", "brick", "tool")):
+            result = _result_entries(item["result"])
+            continue
+        name = item.get("model", item.get("brick", item.get("tool")))
+        if not isinstance(name, str) or not name.strip():
+            raise WorkflowParseError(f"pipeline item {position} names no model (brick)")
+        number = item.get("step", position)
+        try:
+            number = int(str(number).strip().lower().removeprefix("step"))
+        except ValueError:
+            repairs.append(f"pipeline item {position}: step number {number!r} is not a number; used {position}")
+            number = position
+        inputs = item.get("input", item.get("inputs", {})) or {}
+        outputs = item.get("output", item.get("outputs", {})) or {}
+        if not isinstance(inputs, dict) or not isinstance(outputs, dict):
+            raise WorkflowParseError(f"step {number}: \"input\" and \"output\" must be objects")
+        steps.append(
+            Step(
+                number=number,
+                brick=name.strip(),
+                inputs={str(k).strip(): _literal_or_ref(v) for k, v in inputs.items()},
+                outputs={str(k).strip(): Ref.parse(v) if v is not None else None for k, v in outputs.items()},
+            )
+        )
+    if result is None:
+        result = []
+        if "result" in obj:
+            result = _result_entries(obj["result"])
+    return Workflow(process=process, steps=steps, result=result)
+
+
+def parse_workflow(source: Any) -> Parsed:
+    """Read a workflow from Builder text, a JSON string, or an already-decoded object."""
+    repairs: list[str] = []
+    reasoning = ""
+    if isinstance(source, (bytes, bytearray)):
+        source = source.decode("utf-8", errors="replace")
+    if isinstance(source, str):
+        reasoning, rest = split_reasoning(source)
+        obj = loads_tolerant(rest, repairs)
+    else:
+        obj = source
+    return Parsed(workflow_from_json(obj, repairs), reasoning, repairs)
