@@ -1,0 +1,1 @@
+"""Builders turn an instruction (plus image, mask, feedback) into a Plan."""
