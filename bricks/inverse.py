@@ -1,7 +1,6 @@
 """INVERSE: subtract one mask (or image) from another; a null mask1 means "everything"."""
 
 import cv2
-import numpy as np
 
 from lego_demo.imaging import rgb, same_size
 from lego_demo.spec import Input, brick, one_kind_per_step

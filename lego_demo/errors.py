@@ -65,3 +65,7 @@ class StepError(LegoError):
         if isinstance(cause, LegoError):
             self.exit_code = cause.exit_code
         super().__init__(f"step {step} ({brick}, engine {engine}) failed: {cause}")
+
+
+class StepCannotDo(StepError, CannotDo):
+    """A step's engine cannot do this input here (exit 3); the reason says what would."""

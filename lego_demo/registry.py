@@ -11,9 +11,10 @@ import importlib
 import importlib.util
 import pkgutil
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .errors import BadInput, CannotDo, SpecError, UnknownBrick
 from .spec import BrickSpec, Engine
@@ -38,7 +39,7 @@ class Registry:
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
-    def discover(cls, plugin_paths: Iterable[str | Path] = (), **kwargs) -> "Registry":
+    def discover(cls, plugin_paths: Iterable[str | Path] = (), **kwargs) -> Registry:
         registry = cls(**kwargs)
         import bricks  # the built-in brick package, next to lego_demo/
 

@@ -17,8 +17,9 @@ Everything else (registry, validator, Builder prompt, CLI and UI listings) reads
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 

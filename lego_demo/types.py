@@ -23,7 +23,7 @@ class ValueType(str, Enum):
     FLOAT = "Float"
 
     @classmethod
-    def parse(cls, value: "ValueType | str") -> "ValueType":
+    def parse(cls, value: ValueType | str) -> ValueType:
         if isinstance(value, ValueType):
             return value
         for member in cls:

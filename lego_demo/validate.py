@@ -9,8 +9,8 @@ shorthand) and each repair is reported.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Iterable, Mapping
 
 import networkx as nx
 

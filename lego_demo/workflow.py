@@ -40,7 +40,7 @@ class Ref:
     name: str
 
     @classmethod
-    def parse(cls, text: Any) -> "Ref | None":
+    def parse(cls, text: Any) -> Ref | None:
         if not isinstance(text, str):
             return None
         m = REF_RE.match(text)
@@ -75,7 +75,7 @@ class Workflow:
     def step(self, number: int) -> Step | None:
         return next((s for s in self.steps if s.number == number), None)
 
-    def copy(self) -> "Workflow":
+    def copy(self) -> Workflow:
         return copy.deepcopy(self)
 
     def to_json(self) -> dict:
@@ -188,24 +188,29 @@ def _literal_or_ref(value: Any) -> Any:
 
 
 def _result_entries(raw: Any) -> list[Ref | str]:
-    items: list[Any]
-    if isinstance(raw, str):
-        refs = REF_IN_TEXT_RE.findall(raw)
-        if refs:
-            items = refs
+    """Result entries from "[step1[image], step3[image]]", a list, or a bare reference.
+    Anything that is not a reference is kept as text so validation reports it."""
+    if raw is None:
+        return []
+    if isinstance(raw, list):
+        return [e for item in raw for e in _result_entries(item)]
+    if not isinstance(raw, str):
+        return [str(raw)]
+    text = raw.strip()
+    if text.startswith("[") and text.endswith("]") and not REF_RE.match(text):
+        text = text[1:-1]
+    entries: list[Ref | str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        ref = Ref.parse(part)
+        if ref is not None:
+            entries.append(ref)
+        elif REF_IN_TEXT_RE.sub("", part).strip() == "":  # refs with a missing comma between
+            entries.extend(Ref.parse(r) for r in REF_IN_TEXT_RE.findall(part))
         else:
-            stripped = raw.strip().strip("[]").strip()
-            items = [p.strip() for p in stripped.split(",") if p.strip()]
-    elif isinstance(raw, list):
-        items = []
-        for item in raw:
-            items.extend(_result_entries(item) if isinstance(item, (str, list)) else [str(item)])
-        return items
-    elif raw is None:
-        items = []
-    else:
-        items = [str(raw)]
-    return [Ref.parse(i) or str(i) for i in items]
+            entries.append(part)
+    return entries
 
 
 def workflow_from_json(obj: Any, repairs: list[str] | None = None) -> Workflow:

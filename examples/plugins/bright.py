@@ -27,6 +27,7 @@ def bright(ctx, image, ratio):
     if ratio < 0:
         raise BadInput(f"BRIGHT ratio must be >= 0, got {ratio}")
     factor = 2.0 * min(ratio, 1.0)  # the release's mapping: 0.5 -> 1.0 (unchanged)
-    mode = "RGBA" if image.shape[2] == 4 else "RGB"
-    out = ImageEnhance.Brightness(Image.fromarray(image, mode)).enhance(factor)
-    return {"image": np.asarray(out)}
+    out = np.asarray(ImageEnhance.Brightness(Image.fromarray(image[..., :3], "RGB")).enhance(factor))
+    if image.shape[2] == 4:  # brightness changes colour, never transparency
+        out = np.dstack([out, image[..., 3]])
+    return {"image": out}

@@ -1,0 +1,249 @@
+"""`python -m lego_demo`: a thin shell over `Editor`. Exit codes: 0 ok, 1 internal error,
+2 bad input, 3 declined / cannot do here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from .editor import BUILDERS, Editor, EditorConfig, write_run
+from .errors import BadInput, LegoError
+
+
+def _common(top: bool) -> argparse.ArgumentParser:
+    """Options accepted before or after the command. Only the top level sets defaults, so a
+    subcommand does not overwrite what was given before it."""
+    p = argparse.ArgumentParser(add_help=False)
+    default = (lambda v: v) if top else (lambda v: argparse.SUPPRESS)
+    p.add_argument("--bricks", action="append", default=default([]), metavar="PATH.py",
+                   help="load extra bricks from this plugin file (repeatable)")
+    p.add_argument("--seed", type=int, default=default(0), help="seed for engines that use randomness")
+    p.add_argument("--debug", action="store_true", default=default(False), help="show tracebacks")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common(top=False)
+    parser = argparse.ArgumentParser(prog="python -m lego_demo", description=__doc__, parents=[_common(top=True)])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("bricks", parents=[common], help="list the bricks and their engines")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("validate", parents=[common], help="check a workflow (file or - for stdin)")
+    p.add_argument("workflow")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--ban", action="append", default=[], metavar="BRICK", help="treat this brick as banned")
+
+    p = sub.add_parser("run", parents=[common], help="run a workflow on an image")
+    p.add_argument("workflow")
+    p.add_argument("--image", required=True)
+    p.add_argument("--mask")
+    p.add_argument("--out", required=True)
+
+    p = sub.add_parser("plan", parents=[common], help="plan an edit (or a JSONL batch) without running it")
+    p.add_argument("--instruction")
+    p.add_argument("--image")
+    p.add_argument("--mask")
+    p.add_argument("--feedback", action="append", default=[])
+    p.add_argument("--builder", default="rule", choices=BUILDERS)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--batch", metavar="IN.jsonl")
+    p.add_argument("--out", metavar="OUT.jsonl")
+
+    p = sub.add_parser("edit", parents=[common], help="plan and run an edit")
+    p.add_argument("image")
+    p.add_argument("--instruction", required=True)
+    p.add_argument("--mask")
+    p.add_argument("--feedback", action="append", default=[])
+    p.add_argument("--builder", default="rule", choices=BUILDERS)
+    p.add_argument("--out", required=True)
+    return parser
+
+
+def _editor(args) -> Editor:
+    return Editor.from_config(
+        EditorConfig(plugins=list(args.bricks), builder=getattr(args, "builder", "rule"), seed=args.seed)
+    )
+
+
+def _read_text(source: str) -> str:
+    if source == "-":
+        return sys.stdin.read()
+    path = Path(source)
+    if not path.is_file():
+        raise BadInput(f"workflow file {source!r}: no such file")
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+def cmd_bricks(args) -> int:
+    editor = _editor(args)
+    listing = editor.registry.to_json()
+    if args.json:
+        print(json.dumps(listing, indent=2))
+        return 0
+    for b in listing:
+        ins = ", ".join(f"{n}:{i['type']}{'?' if i['optional'] else ''}" for n, i in b["inputs"].items())
+        outs = ", ".join(f"{n}:{t}" for n, t in b["outputs"].items())
+        print(f"{b['name']:<13} {b['kind']:<8} {b['summary']}")
+        print(f"{'':<22} in  ({ins})  ->  out ({outs})")
+        if not b["engines"]:
+            print(f"{'':<22} engines: none here (needs a model engine)")
+        for e in b["engines"]:
+            mark = "available" if e["available"] else f"unavailable: {e['reason']}"
+            print(f"{'':<22} engine {e['name']} [{e['kind']}] {mark}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    editor = _editor(args)
+    parsed, checked = editor.read_workflow(_read_text(args.workflow), banned=args.ban)
+    if args.json:
+        print(json.dumps({
+            "valid": checked.ok,
+            "repairs": checked.repairs,
+            "problems": [p.to_json() for p in checked.problems],
+            "workflow": checked.workflow.to_json(),
+        }, indent=2, ensure_ascii=False))
+    else:
+        for r in checked.repairs:
+            print(f"repaired: {r}")
+        for p in checked.problems:
+            print(f"problem: {p}", file=sys.stderr)
+        print("valid" if checked.ok else f"invalid: {len(checked.problems)} problem(s)")
+    return 0 if checked.ok else 2
+
+
+def cmd_run(args) -> int:
+    from .images import load_image, load_mask
+
+    editor = _editor(args)
+    notes: list[str] = []
+    image = load_image(args.image, notes=notes)
+    mask = load_mask(args.mask, (image.shape[1], image.shape[0])) if args.mask else None
+    parsed, checked = editor.read_workflow(_read_text(args.workflow), has_mask=mask is not None)
+    if not checked.ok:
+        from .errors import InvalidWorkflow
+
+        raise InvalidWorkflow(checked.problems)
+    result = editor.run(checked.workflow, image, mask, on_progress=_print_progress)
+    result.repairs = checked.repairs
+    write_run(args.out, result, editor.registry, extra={"notes": notes, "seed": args.seed})
+    print(f"ran {len(result.trace)} step(s) in {result.seconds:.2f} s "
+          f"({len(result.executed)} executed, {len(result.cached)} cached); wrote {args.out}")
+    return 0
+
+
+def _print_progress(event) -> None:
+    if event.status in ("done", "cached", "failed"):
+        extra = f" — {event.error}" if event.error else ""
+        print(f"  step {event.step} · {event.brick} · {event.engine} · {event.status} "
+              f"{event.seconds:.2f} s{extra}", file=sys.stderr)
+
+
+def cmd_plan(args) -> int:
+    from .images import load_image, load_mask
+
+    editor = _editor(args)
+    if args.batch:
+        return _plan_batch(editor, args)
+    if not args.instruction:
+        raise BadInput("plan needs --instruction TEXT (or --batch IN.jsonl --out OUT.jsonl)")
+    image = load_image(args.image) if args.image else None
+    mask = None
+    if args.mask:
+        mask = load_mask(args.mask, (image.shape[1], image.shape[0]) if image is not None else None)
+    plan = editor.plan(args.instruction, image, mask, feedback=args.feedback)
+    if args.json:
+        print(json.dumps(plan.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print(plan.reasoning)
+        if plan.workflow is not None:
+            print(plan.workflow.dumps())
+        else:
+            print(f"declined: {plan.declined}")
+    return 0 if plan.workflow is not None and not plan.problems else 3
+
+
+def _plan_batch(editor: Editor, args) -> int:
+    if not args.out:
+        raise BadInput("plan --batch needs --out OUT.jsonl")
+    from .images import load_image
+
+    src = Path(args.batch)
+    if not src.is_file():
+        raise BadInput(f"batch file {args.batch!r}: no such file")
+    rows, t0 = 0, time.perf_counter()
+    with src.open(encoding="utf-8") as fin, open(args.out, "w", encoding="utf-8") as fout:
+        for lineno, line in enumerate(fin, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                instruction = row["instruction"]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise BadInput(f"{args.batch} line {lineno}: expected a JSON object with \"instruction\"") from None
+            image = load_image(row["image"]) if row.get("image") else None
+            feedback = row.get("feedback") or []
+            feedback = [feedback] if isinstance(feedback, str) else list(feedback)
+            plan = editor.plan(instruction, image, None, feedback=feedback)
+            fout.write(json.dumps({"id": row.get("id", lineno), **plan.to_json()}, ensure_ascii=False) + "\n")
+            rows += 1
+    seconds = time.perf_counter() - t0
+    print(f"planned {rows} instruction(s) in {seconds:.2f} s ({rows / max(seconds, 1e-9):.0f}/s); wrote {args.out}",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_edit(args) -> int:
+    from .images import load_image, load_mask
+
+    editor = _editor(args)
+    notes: list[str] = []
+    image = load_image(args.image, notes=notes)
+    mask = load_mask(args.mask, (image.shape[1], image.shape[0])) if args.mask else None
+    plan = editor.plan(args.instruction, image, mask, feedback=args.feedback)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "reasoning.txt").write_text(plan.reasoning + "\n", encoding="utf-8")
+    print(plan.reasoning, file=sys.stderr)
+    if plan.workflow is None or plan.problems:
+        from .errors import Declined
+
+        raise Declined(plan.declined or "; ".join(str(p) for p in plan.problems))
+    (out / "workflow.json").write_text(plan.workflow.dumps() + "\n", encoding="utf-8")
+    result = editor.run(plan.workflow, image, mask, on_progress=_print_progress)
+    write_run(out, result, editor.registry, plan=plan,
+              extra={"instruction": args.instruction, "feedback": args.feedback, "notes": notes, "seed": args.seed})
+    print(f"edited in {result.seconds:.2f} s; wrote {out}")
+    return 0
+
+
+COMMANDS = {"bricks": cmd_bricks, "validate": cmd_validate, "run": cmd_run, "plan": cmd_plan, "edit": cmd_edit}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except LegoError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into `head` and closed early
+        return 0
+    except Exception as exc:  # a bug: say so plainly, traceback on request
+        if args.debug:
+            traceback.print_exc()
+        print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        return 1

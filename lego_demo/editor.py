@@ -1,0 +1,123 @@
+"""The one service object that CLI and UI both drive: registry + Builder + Executor.
+
+Composition happens here and nowhere else; everything below receives what it needs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .builders.base import Builder, Plan, PlanRequest
+from .errors import BadInput, Declined, InvalidWorkflow
+from .executor import Executor, RunResult, StepCache, StepEvent
+from .registry import Registry
+from .types import ValueType
+from .validate import Validation, validate
+from .workflow import Parsed, Workflow, parse_workflow
+
+BUILDERS = ("rule",)
+
+
+@dataclass
+class EditorConfig:
+    plugins: list[str] = field(default_factory=list)  # extra brick files (--bricks)
+    builder: str = "rule"
+    engine_choice: dict[str, str] = field(default_factory=dict)
+    engine_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cache_bytes: int = 512 * 2**20
+    seed: int = 0
+
+
+def make_builder(name: str, registry: Registry) -> Builder:
+    if name == "rule":
+        from .builders.rule import RuleBuilder
+
+        return RuleBuilder(registry)
+    raise BadInput(f"unknown builder {name!r}; available: {', '.join(BUILDERS)}")
+
+
+class Editor:
+    def __init__(self, registry: Registry, builder: Builder | None = None, executor: Executor | None = None,
+                 builder_name: str = "rule"):
+        self.registry = registry
+        self.executor = executor or Executor(registry)
+        self._builder = builder
+        self._builder_name = builder_name
+
+    @classmethod
+    def from_config(cls, config: EditorConfig | None = None) -> Editor:
+        config = config or EditorConfig()
+        registry = Registry.discover(
+            config.plugins, engine_choice=config.engine_choice, engine_options=config.engine_options
+        )
+        executor = Executor(registry, cache=StepCache(config.cache_bytes), seed=config.seed)
+        return cls(registry, executor=executor, builder_name=config.builder)
+
+    @property
+    def builder(self) -> Builder:
+        if self._builder is None:  # built on first use: a model Builder loads nothing before
+            self._builder = make_builder(self._builder_name, self.registry)
+        return self._builder
+
+    # -- workflows ----------------------------------------------------------------------------
+    def read_workflow(self, source: Any, banned: Sequence[str] = (), has_mask: bool = True) -> tuple[Parsed, Validation]:
+        parsed = parse_workflow(source)
+        init_values = {"image": ValueType.IMAGE}
+        if has_mask:
+            init_values["mask"] = ValueType.MASK
+        checked = validate(parsed.workflow, self.registry, banned=banned, init_values=init_values)
+        checked.repairs[:0] = parsed.repairs
+        return parsed, checked
+
+    def run(self, workflow: Workflow | Any, image: np.ndarray, mask: np.ndarray | None = None,
+            on_progress: Callable[[StepEvent], None] | None = None) -> RunResult:
+        if not isinstance(workflow, Workflow):
+            parsed, checked = self.read_workflow(workflow, has_mask=mask is not None)
+            if not checked.ok:
+                raise InvalidWorkflow(checked.problems)
+            workflow = checked.workflow
+        return self.executor.run(workflow, image, mask, on_progress=on_progress)
+
+    # -- planning -----------------------------------------------------------------------------
+    def plan(self, instruction: str, image: np.ndarray | None = None, mask: np.ndarray | None = None,
+             feedback: Sequence[str] = (), previous: Plan | None = None,
+             on_text: Callable[[str], None] | None = None) -> Plan:
+        request = PlanRequest(instruction=instruction, image=image, has_mask=mask is not None)
+        return self.builder.plan(request, feedback=list(feedback), previous=previous, on_text=on_text)
+
+    def edit(self, instruction: str, image: np.ndarray, mask: np.ndarray | None = None,
+             feedback: Sequence[str] = (), previous: Plan | None = None,
+             on_progress: Callable[[StepEvent], None] | None = None,
+             on_text: Callable[[str], None] | None = None) -> tuple[Plan, RunResult]:
+        plan = self.plan(instruction, image, mask, feedback, previous, on_text)
+        if plan.workflow is None:
+            raise Declined(f"the {self.builder.name} Builder declined: {plan.declined}")
+        if plan.problems:
+            raise InvalidWorkflow(plan.problems)
+        return plan, self.run(plan.workflow, image, mask, on_progress=on_progress)
+
+
+def write_run(out_dir: str | Path, result: RunResult, registry: Registry, plan: Plan | None = None,
+              extra: dict | None = None) -> list[Path]:
+    """The files a run leaves: result_N.png, workflow.json, graph.png, trace.json (+ reasoning.txt)."""
+    from .graph import render_png
+    from .images import save_png
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [save_png(value, out / f"result_{i}.png") for i, value in enumerate(result.results, 1)]
+    (out / "workflow.json").write_text(result.workflow.dumps() + "\n", encoding="utf-8")
+    status = {t.step: "cached" if t.cache_hit else "done" for t in result.trace}
+    (out / "graph.png").write_bytes(render_png(result.workflow, registry, status=status))
+    trace = {**result.trace_json(), **(extra or {})}
+    if plan is not None:
+        (out / "reasoning.txt").write_text(plan.reasoning + "\n", encoding="utf-8")
+        trace["reasoning"] = plan.reasoning
+    (out / "trace.json").write_text(json.dumps(trace, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return written + [out / n for n in ("workflow.json", "graph.png", "trace.json")]

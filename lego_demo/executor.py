@@ -1,0 +1,309 @@
+"""Runs a validated workflow: dependency order, content-addressed cache, progress, trace.
+
+Each step's outputs are cached under a key of (brick, engine, engine version, literal
+inputs, keys of upstream values, seed). Upstream keys chain, so a re-plan that keeps the
+first steps of a workflow re-uses their outputs and runs only what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from .errors import BadInput, CannotDo, InvalidWorkflow, LegoError, StepCannotDo, StepError
+from .registry import Registry
+from .spec import RunContext
+from .types import ValueType, conforms, content_key, nbytes, summarize
+from .validate import validate
+from .workflow import Ref, Step, Workflow
+
+DEFAULT_CACHE_BYTES = 512 * 2**20
+
+
+class StepCache:
+    """Step outputs by key, least-recently-used first out, bounded by bytes. Thread-safe."""
+
+    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[str, tuple[dict[str, Any], int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            self._items.move_to_end(key)
+            return item[0]
+
+    def put(self, key: str, outputs: dict[str, Any]) -> None:
+        size = sum(nbytes(v) for v in outputs.values())
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            if key in self._items:
+                self._bytes -= self._items.pop(key)[1]
+            self._items[key] = (outputs, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._bytes -= dropped
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+
+@dataclass
+class StepEvent:
+    """What a progress callback receives: status is running, done, cached or failed."""
+
+    step: int
+    brick: str
+    engine: str
+    status: str
+    index: int
+    total: int
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class StepTrace:
+    step: int
+    brick: str
+    engine: str
+    engine_kind: str
+    engine_version: str
+    seconds: float
+    cache_hit: bool
+    key: str
+    inputs: dict[str, Any]
+    outputs: dict[str, dict]
+
+    def to_json(self) -> dict:
+        return dict(vars(self))
+
+
+@dataclass
+class RunResult:
+    workflow: Workflow
+    results: list[Any]  # one value per `result` entry, in order
+    values: dict[int, dict[str, Any]]  # every step's outputs, for galleries
+    trace: list[StepTrace] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def executed(self) -> list[int]:
+        return [t.step for t in self.trace if not t.cache_hit]
+
+    @property
+    def cached(self) -> list[int]:
+        return [t.step for t in self.trace if t.cache_hit]
+
+    def trace_json(self) -> dict:
+        return {
+            "seconds": round(self.seconds, 4),
+            "executed": self.executed,
+            "cached": self.cached,
+            "repairs": self.repairs,
+            "steps": [t.to_json() for t in self.trace],
+        }
+
+
+def run_order(workflow: Workflow) -> list[Step]:
+    """Steps in dependency order (ties keep the listed order)."""
+    g = nx.DiGraph()
+    position = {s.number: i for i, s in enumerate(workflow.steps)}
+    g.add_nodes_from(position)
+    for s in workflow.steps:
+        for _, ref in s.refs():
+            if ref.step is not None:
+                g.add_edge(ref.step, s.number)
+    order = nx.lexicographical_topological_sort(g, key=lambda n: position[n])
+    return [workflow.step(n) for n in order]
+
+
+def _frozen(value: Any) -> Any:
+    """Values are shared by later steps and the cache: make arrays read-only so an engine
+    that edits its input in place fails loudly instead of corrupting cached results."""
+    if isinstance(value, np.ndarray) and value.flags.writeable:
+        value = value.view()  # the caller's own array stays writable
+        value.setflags(write=False)
+    return value
+
+
+def _literal_json(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, type(None))) else repr(value)
+
+
+class Executor:
+    def __init__(self, registry: Registry, cache: StepCache | None = None, seed: int = 0, models: Any = None):
+        self.registry = registry
+        self.cache = cache if cache is not None else StepCache()
+        self.seed = seed
+        self.models = models
+
+    def check_engines(self, workflow: Workflow) -> None:
+        """Before running: every step's brick must have an engine that can run here."""
+        for step in workflow.steps:
+            spec = self.registry.get(step.brick)
+            try:
+                self.registry.choose_engine(spec)
+            except CannotDo as exc:
+                raise CannotDo(
+                    f"step {step.number} ({spec.name}) cannot run here: {exc}. Configure a model "
+                    f"engine for {spec.name} (see README, 'Model engines') or re-plan without it."
+                ) from None
+
+    def run(
+        self,
+        workflow: Workflow,
+        image: np.ndarray,
+        mask: np.ndarray | None = None,
+        on_progress: Callable[[StepEvent], None] | None = None,
+        banned: tuple[str, ...] = (),
+    ) -> RunResult:
+        init_values: dict[str, ValueType] = {"image": ValueType.IMAGE}
+        if mask is not None:
+            init_values["mask"] = ValueType.MASK
+        checked = validate(workflow, self.registry, banned=banned, init_values=init_values)
+        if not checked.ok:
+            if mask is None and any("init[mask]" in p.message for p in checked.problems):
+                raise BadInput("the workflow uses init[mask], but no mask was given (draw one or pass --mask)")
+            raise InvalidWorkflow(checked.problems)
+        wf = checked.workflow
+        self.check_engines(wf)
+        if not conforms(ValueType.IMAGE, image):
+            raise BadInput("the input image must be an RGB or RGBA uint8 array")
+        if mask is not None and (not conforms(ValueType.MASK, mask) or mask.shape != image.shape[:2]):
+            raise BadInput(
+                f"the mask must be a {image.shape[1]}×{image.shape[0]} mask matching the image"
+            )
+
+        needed: dict[int, set[str]] = {}
+        for s in wf.steps:
+            for _, ref in s.refs():
+                if ref.step is not None:
+                    needed.setdefault(ref.step, set()).add(ref.name)
+        for ref in wf.result:
+            if isinstance(ref, Ref) and ref.step is not None:
+                needed.setdefault(ref.step, set()).add(ref.name)
+
+        image = _frozen(image)
+        mask = _frozen(mask) if mask is not None else None
+        values: dict[int | None, dict[str, Any]] = {None: {"image": image}}
+        keys: dict[int | None, dict[str, str]] = {None: {"image": content_key(image)}}
+        if mask is not None:
+            values[None]["mask"] = mask
+            keys[None]["mask"] = content_key(mask)
+        order = run_order(wf)
+        trace: list[StepTrace] = []
+        started = time.perf_counter()
+        for index, step in enumerate(order, 1):
+            trace.append(self._run_step(step, index, len(order), values, keys, needed, on_progress))
+        results = [values[r.step][r.name] for r in wf.result if isinstance(r, Ref)]
+        return RunResult(
+            workflow=wf,
+            results=results,
+            values={k: v for k, v in values.items() if k is not None},
+            trace=trace,
+            repairs=checked.repairs,
+            seconds=time.perf_counter() - started,
+        )
+
+    def _run_step(self, step, index, total, values, keys, needed, on_progress) -> StepTrace:
+        spec = self.registry.get(step.brick)
+        engine = self.registry.choose_engine(spec)
+        args: dict[str, Any] = {}
+        key_parts: dict[str, Any] = {}
+        for name, value in step.inputs.items():
+            if isinstance(value, Ref):
+                args[name] = values[value.step][value.name]
+                key_parts[name] = {"ref": keys[value.step][value.name]}
+            else:
+                args[name] = value
+                key_parts[name] = {"literal": _literal_json(value)}
+        options = self.registry.options_for(spec)
+        key_source = json.dumps(
+            [spec.name, engine.name, engine.version, key_parts, self.seed, sorted(options.items(), key=str)],
+            sort_keys=True,
+            default=str,
+        )
+        key = hashlib.sha256(key_source.encode()).hexdigest()[:32]
+
+        def emit(status: str, seconds: float = 0.0, error: str | None = None) -> None:
+            if on_progress is not None:
+                on_progress(StepEvent(step.number, spec.name, engine.name, status, index, total, seconds, error))
+
+        produced = spec.outputs_for(step.given())
+        wanted = frozenset(needed.get(step.number, set()))
+        outputs = self.cache.get(key)
+        hit = outputs is not None
+        t0 = time.perf_counter()
+        if not hit:
+            emit("running")
+            ctx = RunContext(step=step.number, seed=self.seed, needed=wanted, options=options, models=self.models)
+            try:
+                outputs = engine.run(ctx, **args)
+                outputs = self._check_outputs(spec, engine.name, outputs, produced, wanted)
+            except Exception as exc:
+                emit("failed", time.perf_counter() - t0, str(exc))
+                error = StepCannotDo if isinstance(exc, CannotDo) else StepError
+                raise error(step.number, spec.name, engine.name, exc) from exc
+            self.cache.put(key, outputs)
+        seconds = time.perf_counter() - t0
+        emit("cached" if hit else "done", seconds)
+        values[step.number] = outputs
+        keys[step.number] = {name: f"{key}:{name}" for name in outputs}
+        return StepTrace(
+            step=step.number,
+            brick=spec.name,
+            engine=engine.name,
+            engine_kind=engine.kind,
+            engine_version=engine.version,
+            seconds=round(seconds, 4),
+            cache_hit=hit,
+            key=key,
+            inputs={k: str(v) if isinstance(v, Ref) else _literal_json(v) for k, v in step.inputs.items()},
+            outputs={k: summarize(v) for k, v in outputs.items()},
+        )
+
+    @staticmethod
+    def _check_outputs(spec, engine_name, outputs, produced, wanted) -> dict[str, Any]:
+        """An engine must return what later steps use, each value of its declared type."""
+        if not isinstance(outputs, Mapping):
+            raise LegoError(f"engine {engine_name} returned {type(outputs).__name__}, not a dict of outputs")
+        clean = {}
+        for name, value in outputs.items():
+            if value is None:
+                continue
+            vtype = spec.outputs.get(name)
+            if vtype is None:
+                raise LegoError(f"engine {engine_name} returned an undeclared output {name!r}")
+            if not conforms(vtype, value):
+                raise LegoError(f"engine {engine_name} returned output {name!r} that is not a valid {vtype.value}")
+            clean[name] = float(value) if vtype is ValueType.FLOAT else _frozen(value)
+        missing = sorted((wanted & produced) - set(clean))
+        if missing:
+            raise LegoError(f"engine {engine_name} did not return {', '.join(missing)}")
+        return clean

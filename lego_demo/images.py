@@ -1,0 +1,131 @@
+"""Reading and writing images and masks safely: size limits before decoding, clear errors.
+
+Images become uint8 RGB (or RGBA when the file has real transparency); masks become bool.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import BadInput
+
+MAX_PIXELS = 40_000_000  # refuse anything larger before decoding it
+MAX_FILE_BYTES = 64 * 2**20
+
+
+def _open(source: Any, what: str) -> tuple[Image.Image, str]:
+    if isinstance(source, Image.Image):
+        return source, what
+    if isinstance(source, (bytes, bytearray)):
+        if not source:
+            raise BadInput(f"the {what} is empty (0 bytes)")
+        data, name = bytes(source), what
+    else:
+        path = Path(source)
+        name = f"{what} {str(path)!r}"
+        if not path.is_file():
+            raise BadInput(f"{name}: no such file")
+        size = path.stat().st_size
+        if size == 0:
+            raise BadInput(f"{name} is empty (0 bytes)")
+        if size > MAX_FILE_BYTES:
+            raise BadInput(f"{name} is {size / 2**20:.0f} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB")
+        data = path.read_bytes()
+    try:
+        return Image.open(io.BytesIO(data)), name
+    except UnidentifiedImageError:
+        raise BadInput(f"{name} is not an image this tool can read (PNG, JPEG, WebP, BMP, TIFF, GIF)") from None
+    except Image.DecompressionBombError as exc:
+        claimed = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"claims {int(claimed.group(1)) / 1e6:.0f} MP" if claimed else "is far too large"
+        raise BadInput(f"{name} {size}; refused before decoding (decompression-bomb guard)") from None
+
+
+def load_image(source: Any, what: str = "image", max_pixels: int = MAX_PIXELS, notes: list[str] | None = None) -> np.ndarray:
+    """An RGB/RGBA uint8 array from a path, bytes, PIL image or array; BadInput names the problem."""
+    if isinstance(source, np.ndarray):
+        return _from_array(source, what)
+    im, name = _open(source, what)
+    w, h = im.size
+    if w * h > max_pixels:
+        raise BadInput(
+            f"{name} is {w}×{h} ({w * h / 1e6:.0f} MP); the limit is {max_pixels / 1e6:.0f} MP — "
+            "downscale it first"
+        )
+    if getattr(im, "is_animated", False):
+        im.seek(0)
+        if notes is not None:
+            notes.append(f"{name} is animated: its first frame is used")
+    try:
+        im.load()
+        im = ImageOps.exif_transpose(im)
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise BadInput(f"{name} is truncated or corrupt ({exc})") from None
+    return _to_rgb(im)
+
+
+def _to_rgb(im: Image.Image) -> np.ndarray:
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(im, dtype=np.float64)
+        top = arr.max() if arr.max() > 255 else 255.0
+        im = Image.fromarray((arr / max(top, 1) * 255 + 0.5).astype(np.uint8), "L")
+    if im.mode == "F":
+        arr = np.asarray(im, dtype=np.float64)
+        span = max(arr.max() - arr.min(), 1e-9)
+        im = Image.fromarray(((arr - arr.min()) / span * 255 + 0.5).astype(np.uint8), "L")
+    has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
+    im = im.convert("RGBA" if has_alpha else "RGB")
+    arr = np.asarray(im).copy()
+    if has_alpha and arr[..., 3].min() == 255:
+        arr = arr[..., :3].copy()
+    return arr
+
+
+def _from_array(arr: np.ndarray, what: str) -> np.ndarray:
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=2)
+    if arr.ndim != 3 or arr.shape[2] not in (3, 4):
+        raise BadInput(f"the {what} array has shape {arr.shape}; expected H×W×3 or H×W×4")
+    if arr.dtype != np.uint8:
+        if np.issubdtype(arr.dtype, np.floating) and arr.max() <= 1.0:
+            arr = arr * 255.0
+        arr = np.clip(arr, 0, 255).astype(np.uint8)
+    if arr.shape[0] * arr.shape[1] > MAX_PIXELS:
+        raise BadInput(f"the {what} is {arr.shape[1]}×{arr.shape[0]}; the limit is {MAX_PIXELS / 1e6:.0f} MP")
+    return np.ascontiguousarray(arr)
+
+
+def load_mask(source: Any, size: tuple[int, int] | None = None, what: str = "mask") -> np.ndarray:
+    """A bool mask: white (or opaque, for images with alpha) = selected. `size` is (w, h)."""
+    if isinstance(source, np.ndarray) and source.dtype == bool:
+        mask = source
+    else:
+        arr = load_image(source, what) if not isinstance(source, np.ndarray) else _from_array(source, what)
+        if arr.shape[2] == 4 and arr[..., 3].min() < 255:
+            mask = arr[..., 3] > 127
+        else:
+            mask = arr[..., :3].mean(axis=2) > 127
+    if size is not None and (mask.shape[1], mask.shape[0]) != tuple(size):
+        raise BadInput(
+            f"the {what} is {mask.shape[1]}×{mask.shape[0]} but the image is {size[0]}×{size[1]}; "
+            "they must match"
+        )
+    return mask
+
+
+def to_pil(value: np.ndarray) -> Image.Image:
+    if value.dtype == bool:
+        return Image.fromarray(np.where(value, 255, 0).astype(np.uint8), "L")
+    return Image.fromarray(value, "RGBA" if value.shape[2] == 4 else "RGB")
+
+
+def save_png(value: np.ndarray, path: str | Path) -> Path:
+    path = Path(path)
+    to_pil(value).save(path, format="PNG")
+    return path
