@@ -119,13 +119,22 @@ def cmd_validate(args) -> int:
     return 0 if checked.ok else 2
 
 
-def cmd_run(args) -> int:
-    from .images import load_image, load_mask
+def _load_inputs(args, notes: list[str]):
+    """The image (fitted to the working size) and the optional mask, checked against it."""
+    from .images import fit_mask, fit_working_size, load_image, load_mask
 
-    editor = _editor(args)
-    notes: list[str] = []
     image = load_image(args.image, notes=notes)
     mask = load_mask(args.mask, (image.shape[1], image.shape[0])) if args.mask else None
+    image = fit_working_size(image, notes=notes)
+    if mask is not None:
+        mask = fit_mask(mask, image.shape[:2])
+    return image, mask
+
+
+def cmd_run(args) -> int:
+    editor = _editor(args)
+    notes: list[str] = []
+    image, mask = _load_inputs(args, notes)
     parsed, checked = editor.read_workflow(_read_text(args.workflow), has_mask=mask is not None)
     if not checked.ok:
         from .errors import InvalidWorkflow
@@ -201,12 +210,11 @@ def _plan_batch(editor: Editor, args) -> int:
 
 
 def cmd_edit(args) -> int:
-    from .images import load_image, load_mask
-
     editor = _editor(args)
     notes: list[str] = []
-    image = load_image(args.image, notes=notes)
-    mask = load_mask(args.mask, (image.shape[1], image.shape[0])) if args.mask else None
+    image, mask = _load_inputs(args, notes)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     plan = editor.plan(args.instruction, image, mask, feedback=args.feedback)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

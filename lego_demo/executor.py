@@ -13,6 +13,8 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +29,8 @@ from .validate import validate
 from .workflow import Ref, Step, Workflow
 
 DEFAULT_CACHE_BYTES = 512 * 2**20
+DEFAULT_STEP_TIMEOUT_S = 300.0
+MAX_VALUE_PIXELS = 64_000_000  # no step may produce a larger image or mask
 
 
 class StepCache:
@@ -157,11 +161,14 @@ def _literal_json(value: Any) -> Any:
 
 
 class Executor:
-    def __init__(self, registry: Registry, cache: StepCache | None = None, seed: int = 0, models: Any = None):
+    def __init__(self, registry: Registry, cache: StepCache | None = None, seed: int = 0, models: Any = None,
+                 step_timeout: float | None = DEFAULT_STEP_TIMEOUT_S, max_pixels: int = MAX_VALUE_PIXELS):
         self.registry = registry
         self.cache = cache if cache is not None else StepCache()
         self.seed = seed
         self.models = models
+        self.step_timeout = step_timeout
+        self.max_pixels = max_pixels
 
     def check_engines(self, workflow: Workflow) -> None:
         """Before running: every step's brick must have an engine that can run here."""
@@ -264,8 +271,8 @@ class Executor:
             emit("running")
             ctx = RunContext(step=step.number, seed=self.seed, needed=wanted, options=options, models=self.models)
             try:
-                outputs = engine.run(ctx, **args)
-                outputs = self._check_outputs(spec, engine.name, outputs, produced, wanted)
+                outputs = self._call(engine, ctx, args)
+                outputs = self._check_outputs(spec, engine.name, outputs, produced, wanted, self.max_pixels)
             except Exception as exc:
                 emit("failed", time.perf_counter() - t0, str(exc))
                 error = StepCannotDo if isinstance(exc, CannotDo) else StepError
@@ -288,8 +295,21 @@ class Executor:
             outputs={k: summarize(v) for k, v in outputs.items()},
         )
 
+    def _call(self, engine, ctx: RunContext, args: dict[str, Any]) -> Any:
+        """Run an engine under the step time limit. Python cannot stop a thread: a step that
+        overruns is abandoned (its result discarded) and reported."""
+        if self.step_timeout is None:
+            return engine.run(ctx, **args)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"step{ctx.step}")
+        try:
+            return pool.submit(engine.run, ctx, **args).result(timeout=self.step_timeout)
+        except FutureTimeout:
+            raise LegoError(f"took longer than the step time limit of {self.step_timeout:g} s") from None
+        finally:
+            pool.shutdown(wait=False)
+
     @staticmethod
-    def _check_outputs(spec, engine_name, outputs, produced, wanted) -> dict[str, Any]:
+    def _check_outputs(spec, engine_name, outputs, produced, wanted, max_pixels) -> dict[str, Any]:
         """An engine must return what later steps use, each value of its declared type."""
         if not isinstance(outputs, Mapping):
             raise LegoError(f"engine {engine_name} returned {type(outputs).__name__}, not a dict of outputs")
@@ -302,6 +322,9 @@ class Executor:
                 raise LegoError(f"engine {engine_name} returned an undeclared output {name!r}")
             if not conforms(vtype, value):
                 raise LegoError(f"engine {engine_name} returned output {name!r} that is not a valid {vtype.value}")
+            if isinstance(value, np.ndarray) and value.shape[0] * value.shape[1] > max_pixels:
+                raise LegoError(f"output {name!r} is {value.shape[1]}×{value.shape[0]}, over the limit of "
+                                f"{max_pixels / 1e6:.0f} MP for intermediate values")
             clean[name] = float(value) if vtype is ValueType.FLOAT else _frozen(value)
         missing = sorted((wanted & produced) - set(clean))
         if missing:

@@ -129,3 +129,28 @@ def save_png(value: np.ndarray, path: str | Path) -> Path:
     path = Path(path)
     to_pil(value).save(path, format="PNG")
     return path
+
+
+WORKING_MAX_SIDE = 2048
+
+
+def fit_working_size(image: np.ndarray, max_side: int = WORKING_MAX_SIDE, notes: list[str] | None = None) -> np.ndarray:
+    """Downscale so the longer side is at most `max_side` (bricks run at the working size and
+    results come back at it). Smaller images are untouched."""
+    h, w = image.shape[:2]
+    if max(h, w) <= max_side:
+        return image
+    scale = max_side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    resized = np.asarray(to_pil(image).resize(size, Image.LANCZOS))
+    if notes is not None:
+        notes.append(f"the image was downscaled from {w}×{h} to {size[0]}×{size[1]} (working size, "
+                     f"longest side {max_side} px); results are at that size")
+    return resized
+
+
+def fit_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A mask resized (nearest) to an image's (h, w) after the image was fitted."""
+    if mask.shape == tuple(shape):
+        return mask
+    return np.asarray(to_pil(mask).resize((shape[1], shape[0]), Image.NEAREST)) > 127

@@ -134,3 +134,20 @@ def test_cache_is_bounded_lru():
     cache.get("b")
     cache.put("d", {"v": np.zeros(100, np.uint8)})
     assert cache.get("b") is not None and cache.get("c") is None
+
+
+def test_step_time_limit(image):
+    import time as _time
+
+    def slow(ctx, image):
+        _time.sleep(2)
+        return {"image": image}
+
+    with pytest.raises(StepError, match="step time limit of 0.2 s"):
+        Executor(_registry_with(slow), step_timeout=0.2).run(parse_workflow(WF).workflow, image)
+
+
+def test_intermediate_size_cap(image):
+    big = lambda ctx, image: {"image": np.zeros((3000, 3000, 3), np.uint8)}  # noqa: E731
+    with pytest.raises(StepError, match="over the limit of 4 MP"):
+        Executor(_registry_with(big), max_pixels=4_000_000).run(parse_workflow(WF).workflow, image)
