@@ -1,0 +1,203 @@
+"""The offline critic: turns the plan into checks and measures them on the pixels.
+
+Semantic checks ask whether the edit happened where it should (the target was found, the
+colour is now the named one, the removed object is no longer found, the region changed).
+Quality checks ask whether anything else was damaged (pixels outside the edited masks kept,
+no seam at the mask border, no clipped colours). Each failure carries a fix in words a
+Builder understands ("stronger", "expand the mask", …), which becomes the refinement.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..errors import LegoError
+from ..imaging import rgb
+from ..registry import Registry
+from ..spec import RunContext
+from ..synthetic import iou, psnr
+from ..workflow import Ref, Step
+from .base import Check, Critique
+
+REMOVAL = {"INPAINT", "FASTINPAINT"}
+CHANGES = {"CBG": 10.0, "STYLE": 8.0, "ENV": 6.0, "POSE": 6.0, "FILL": 6.0, "TONE": 4.0, "BRIGHT": 4.0}
+KEEP_PSNR_DB = 40.0
+HUE_TOLERANCE_DEG = 20.0
+
+
+def _hue_deg(lab_a: float, lab_b: float) -> float:
+    return float(np.degrees(np.arctan2(lab_b, lab_a)) % 360)
+
+
+def _lab(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb(image), cv2.COLOR_RGB2LAB).astype(np.float32) - np.array([0, 128, 128], np.float32)
+
+
+def _ring(mask: np.ndarray, width: int) -> np.ndarray:
+    k = np.ones((2 * width + 1, 2 * width + 1), np.uint8)
+    return cv2.dilate(mask.astype(np.uint8), k).astype(bool) & ~mask
+
+
+class OfflineCritic:
+    name = "offline"
+
+    def __init__(self, registry: Registry, colour_of=None):
+        self.registry = registry
+        # (text) -> RGB of the colour it names, or None; the recolour brick's own table
+        self.colour_of = colour_of
+
+    def critique(self, source, edited, instruction, plan=None, run=None) -> Critique:
+        source, edited = rgb(source), rgb(edited)
+        checks: list[Check] = []
+        same_size = source.shape == edited.shape
+        masks: list[np.ndarray] = []
+        all_masked = True
+        if run is not None:
+            for step in run.workflow.steps:
+                spec = self.registry.resolve(step.brick)
+                if spec is None or spec.kind != "edit":
+                    continue
+                mask = self._value(run, step.inputs.get("mask"))
+                if mask is None or not same_size or mask.shape != source.shape[:2]:
+                    all_masked = False
+                    mask = None
+                else:
+                    masks.append(mask)
+                    checks.append(self._target_found(step, mask))
+                checks.extend(self._brick_checks(step, spec.name, source, edited, mask, run))
+        if same_size:
+            changed = float(np.abs(edited.astype(np.int16) - source.astype(np.int16)).mean())
+            checks.append(Check("the image changed", "semantic", changed > 0.5, changed, "> 0.5 mean abs diff",
+                                fix="stronger"))
+            if masks and all_masked:
+                union = np.logical_or.reduce(masks)
+                keep = psnr(source, edited, ~union) if (~union).any() else float("inf")
+                checks.append(Check("pixels outside the edited area kept", "quality", keep >= KEEP_PSNR_DB,
+                                    min(keep, 99.0), f">= {KEEP_PSNR_DB:g} dB PSNR"))
+                checks.append(self._seam(source, edited, union))
+            checks.append(self._clipping(source, edited))
+        return self._score(instruction, checks)
+
+    # -- helpers ----------------------------------------------------------------------------
+    @staticmethod
+    def _value(run, ref) -> Any:
+        if not isinstance(ref, Ref) or ref.step is None:
+            return None
+        return run.values.get(ref.step, {}).get(ref.name)
+
+    @staticmethod
+    def _target_found(step: Step, mask: np.ndarray) -> Check:
+        area = float(mask.mean())
+        ok = 0.0005 <= area <= 0.95
+        detail = "nothing was selected" if area < 0.0005 else ("almost everything was selected" if area > 0.95 else "")
+        return Check(f"step {step.number} ({step.brick}) has a plausible target", "semantic", ok, area,
+                     "0.05%–95% of the image", detail, fix=None if ok else "a more specific target")
+
+    def _brick_checks(self, step, brick, source, edited, mask, run) -> list[Check]:
+        if mask is not None and brick == "RCM":
+            return [self._colour(step, edited, mask)]
+        if mask is not None and brick in REMOVAL:
+            return self._removal(step, source, edited, mask, run)
+        if brick in CHANGES and source.shape == edited.shape:
+            where = mask if mask is not None else np.ones(source.shape[:2], bool)
+            diff = float(np.abs(edited.astype(np.int16) - source.astype(np.int16))[where].mean()) if where.any() else 0.0
+            need = CHANGES[brick]
+            return [Check(f"step {step.number} ({brick}) visibly changed its area", "semantic", diff >= need, diff,
+                          f">= {need:g} mean abs diff", fix="stronger")]
+        return []
+
+    def _colour(self, step, edited, mask) -> Check:
+        prompt = str(step.inputs.get("prompt") or "")
+        target = self.colour_of(prompt) if self.colour_of else None
+        if target is None:
+            return Check(f"step {step.number} (RCM) colour", "semantic", True, None, "a named colour",
+                         f"'{prompt}' names no colour the critic can measure (a material?)")
+        lab = _lab(edited)[mask]
+        want = _lab(np.array([[target]], np.uint8))[0, 0]
+        a, b = float(lab[:, 1].mean()), float(lab[:, 2].mean())
+        chroma_want = float(np.hypot(want[1], want[2]))
+        if chroma_want < 12:  # white, black, grey: judge lightness and lack of colour
+            err = abs(float(lab[:, 0].mean()) - float(want[0]))
+            ok = err <= 25 and np.hypot(a, b) <= 20
+            return Check(f"step {step.number} (RCM) lightness near '{prompt}'", "semantic", ok, err, "<= 25 L*",
+                         fix="stronger")
+        err = abs((_hue_deg(a, b) - _hue_deg(want[1], want[2]) + 180) % 360 - 180)
+        chroma = float(np.hypot(a, b))
+        ok = err <= HUE_TOLERANCE_DEG and chroma >= 0.35 * chroma_want
+        return Check(f"step {step.number} (RCM) hue near '{prompt}'", "semantic", ok, err,
+                     f"<= {HUE_TOLERANCE_DEG:g}° and chroma >= 35% of the target's",
+                     f"chroma {chroma:.0f} vs {chroma_want:.0f}", fix="stronger")
+
+    def _removal(self, step, source, edited, mask, run) -> list[Check]:
+        checks = []
+        ring = _ring(mask, max(3, int(0.02 * max(mask.shape))))
+        if ring.any():
+            lab = _lab(edited)
+            gap = float(np.linalg.norm(lab[mask].mean(0) - lab[ring].mean(0)))
+            checks.append(Check(f"step {step.number} ({step.brick}) filled area matches its surroundings", "semantic",
+                                gap <= 15, gap, "<= 15 ΔE between hole and ring", fix="expand the mask"))
+        finder = self._finder(run, step)
+        if finder is not None:
+            spec, prompt, old = finder
+            try:
+                engine = self.registry.choose_engine(spec)
+                again = engine.run(RunContext(step=0), image=edited, prompt=prompt)["mask"]
+                overlap = iou(again & mask, old)
+            except LegoError:
+                overlap = 0.0  # nothing matching the phrase is found any more
+            checks.append(Check(f"'{prompt}' is no longer found where it was", "semantic", overlap < 0.3, overlap,
+                                "< 0.3 IoU with the removed mask", fix="expand the mask"))
+        return checks
+
+    def _finder(self, run, step):
+        """The RES step whose mask this removal used (directly or through mask steps)."""
+        ref = step.inputs.get("mask")
+        seen = set()
+        while isinstance(ref, Ref) and ref.step is not None and ref.step not in seen:
+            seen.add(ref.step)
+            source = run.workflow.step(ref.step)
+            if source is None:
+                return None
+            if source.brick == "RES" and isinstance(source.inputs.get("prompt"), str):
+                return self.registry.get("RES"), source.inputs["prompt"], run.values[source.number]["mask"]
+            ref = source.inputs.get("mask") or source.inputs.get("mask2")
+        return None
+
+    @staticmethod
+    def _seam(source, edited, mask) -> Check:
+        border = _ring(mask, 1) | (mask & ~cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool))
+
+        def grad(img):
+            g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
+            return np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))
+
+        if not border.any():
+            return Check("no seam at the mask border", "quality", True, 0.0, "border gradient ≤ 2× the source's")
+        before, after = float(grad(source)[border].mean()), float(grad(edited)[border].mean())
+        ratio = after / max(before, 8.0)
+        return Check("no seam at the mask border", "quality", ratio <= 2.0, ratio, "border gradient ≤ 2× the source's")
+
+    @staticmethod
+    def _clipping(source, edited) -> Check:
+        def clipped(img):
+            return float(((img == 0) | (img == 255)).all(axis=2).mean())
+
+        more = clipped(edited) - clipped(source)
+        return Check("no newly clipped colours", "quality", more <= 0.05, more, "≤ 5% more pixels at 0 or 255")
+
+    @staticmethod
+    def _score(instruction: str, checks: list[Check]) -> Critique:
+        def score(kind: str) -> float:
+            mine = [c for c in checks if c.kind == kind]
+            return 10.0 * sum(c.passed for c in mine) / len(mine) if mine else 5.0
+
+        failed = [c for c in checks if not c.passed]
+        fixes = list(dict.fromkeys(c.fix for c in failed if c.fix))
+        lines = [c.line() for c in checks] or ["nothing measurable: no step of this plan has an offline check"]
+        if failed:
+            lines.append("refine: " + (", ".join(fixes) if fixes else "no refinement known for what failed"))
+        refined = f"{instruction} ({'; '.join(fixes)})" if fixes else None
+        return Critique(score("semantic"), score("quality"), "\n".join(lines), refined, fixes, checks)

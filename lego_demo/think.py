@@ -1,0 +1,126 @@
+"""Think-while-Edit (EditThinker): edit, critique, refine, repeat — bounded, keeping the best.
+
+Each turn plans (with the refined instruction and the feedback gathered so far, plus the
+previous plan), runs, and is critiqued. The loop stops when both scores reach the threshold,
+when the critic has nothing left to refine, when a turn fails, when the user stops it, or when
+the turn budget is spent. The best turn (highest overall score, earliest on ties) is the answer,
+not merely the last.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .builders.base import Plan
+from .critics.base import Critic, Critique
+from .errors import LegoError
+
+DEFAULT_TURNS = 3
+DEFAULT_THRESHOLD = 8.0
+
+
+@dataclass
+class Turn:
+    index: int
+    instruction: str
+    feedback: list[str]
+    plan: Plan | None = None
+    run: Any = None  # RunResult
+    critique: Critique | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def result(self) -> np.ndarray | None:
+        return self.run.results[0] if self.run is not None and self.run.results else None
+
+    def to_json(self) -> dict:
+        return {
+            "turn": self.index,
+            "instruction": self.instruction,
+            "feedback": self.feedback,
+            "reasoning": self.plan.reasoning if self.plan else None,
+            "workflow": self.plan.workflow.to_json() if self.plan and self.plan.workflow else None,
+            "executed": self.run.executed if self.run else [],
+            "cached": self.run.cached if self.run else [],
+            "critique": self.critique.to_json() if self.critique else None,
+            "error": self.error,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class ThinkResult:
+    turns: list[Turn] = field(default_factory=list)
+    best: int | None = None  # index into turns
+    stopped: str = ""
+
+    @property
+    def best_turn(self) -> Turn | None:
+        return self.turns[self.best] if self.best is not None else None
+
+    def to_json(self) -> dict:
+        return {"turns": [t.to_json() for t in self.turns], "best_turn": None if self.best is None else self.best + 1,
+                "stopped": self.stopped}
+
+
+def think_while_edit(
+    editor,
+    critic: Critic,
+    instruction: str,
+    image: np.ndarray,
+    mask: np.ndarray | None = None,
+    feedback: Sequence[str] = (),
+    max_turns: int = DEFAULT_TURNS,
+    threshold: float = DEFAULT_THRESHOLD,
+    on_turn: Callable[[Turn], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    on_progress=None,
+) -> ThinkResult:
+    out = ThinkResult()
+    gathered, previous = list(feedback), None
+    for index in range(1, max(1, max_turns) + 1):
+        # the refinement travels as feedback, which every Builder reads; the critique's
+        # refined instruction is kept in the turn for people (and MLLM Builders see both)
+        turn = Turn(index, instruction, list(gathered))
+        t0 = time.perf_counter()
+        try:
+            turn.plan, turn.run = editor.edit(instruction, image, mask, feedback=gathered, previous=previous,
+                                              on_progress=on_progress)
+        except LegoError as exc:
+            turn.error = str(exc)
+        if turn.run is not None and turn.result is not None:
+            turn.critique = critic.critique(image, turn.result, instruction, turn.plan, turn.run)
+        turn.seconds = time.perf_counter() - t0
+        out.turns.append(turn)
+        if on_turn is not None:
+            on_turn(turn)
+        c = turn.critique
+        if c is not None and (out.best is None or c.overall > out.turns[out.best].critique.overall):
+            out.best = len(out.turns) - 1
+        if turn.error is not None:
+            out.stopped = f"turn {index} failed: {turn.error}"
+            break
+        if c is None:
+            out.stopped = f"turn {index} produced no image to judge"
+            break
+        if c.semantic >= threshold and c.quality >= threshold:
+            out.stopped = f"good enough at turn {index} (semantic {c.semantic:.1f}, quality {c.quality:.1f})"
+            break
+        if not c.feedback and c.refined_instruction is None:
+            out.stopped = f"turn {index}: the critic has no refinement to try"
+            break
+        if should_stop is not None and should_stop():
+            out.stopped = f"stopped by the user after turn {index}"
+            break
+        if index == max_turns:
+            out.stopped = f"turn budget of {max_turns} spent"
+            break
+        gathered.extend(c.feedback)  # repeated fixes accumulate ("stronger" twice = +2)
+        previous = turn.plan
+    return out
