@@ -195,7 +195,7 @@ class Executor:
             init_values["mask"] = ValueType.MASK
         checked = validate(workflow, self.registry, banned=banned, init_values=init_values)
         if not checked.ok:
-            if mask is None and any("init[mask]" in p.message for p in checked.problems):
+            if mask is None and any(p.code == "missing_value" and p.message.startswith("init[mask]") for p in checked.problems):
                 raise BadInput("the workflow uses init[mask], but no mask was given (draw one or pass --mask)")
             raise InvalidWorkflow(checked.problems)
         wf = checked.workflow
