@@ -27,6 +27,16 @@ def _common(top: bool) -> argparse.ArgumentParser:
     return p
 
 
+def _model_options(p: argparse.ArgumentParser) -> None:
+    """Options of the model Builders (mllm, openai)."""
+    p.add_argument("--model", help="mllm: hub id or model directory (default Qwen/Qwen2.5-VL-7B-Instruct); "
+                   "openai: the model name the server serves")
+    p.add_argument("--quant", choices=("4bit", "8bit", "none"),
+                   help="mllm quantization (default: 4bit on a CUDA GPU, none on CPU)")
+    p.add_argument("--base-url", metavar="URL",
+                   help="openai: server URL, e.g. http://127.0.0.1:8000/v1 (default $OPENAI_BASE_URL)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common(top=False)
     parser = argparse.ArgumentParser(prog="python -m lego_demo", description=__doc__, parents=[_common(top=True)])
@@ -52,9 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mask")
     p.add_argument("--feedback", action="append", default=[])
     p.add_argument("--builder", default="rule", choices=BUILDERS)
+    _model_options(p)
     p.add_argument("--json", action="store_true")
     p.add_argument("--batch", metavar="IN.jsonl")
     p.add_argument("--out", metavar="OUT.jsonl")
+
+    p = sub.add_parser("bench", parents=[common], help="measure quality, speed, memory (writes bench.json/md)")
+    p.add_argument("--suite", choices=("synthetic", "photos", "planning"), required=True)
+    p.add_argument("--quick", action="store_true", help="a small run (about 2 minutes at most)")
+    p.add_argument("--instructions", help="JSONL file for the planning suite (default: tests/data/instructions.jsonl)")
+    p.add_argument("--out", required=True)
 
     p = sub.add_parser("edit", parents=[common], help="plan and run an edit")
     p.add_argument("image")
@@ -62,13 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mask")
     p.add_argument("--feedback", action="append", default=[])
     p.add_argument("--builder", default="rule", choices=BUILDERS)
+    _model_options(p)
     p.add_argument("--out", required=True)
     return parser
 
 
 def _editor(args) -> Editor:
     return Editor.from_config(
-        EditorConfig(plugins=list(args.bricks), builder=getattr(args, "builder", "rule"), seed=args.seed)
+        EditorConfig(plugins=list(args.bricks), builder=getattr(args, "builder", "rule"), seed=args.seed,
+                     model=getattr(args, "model", None), quant=getattr(args, "quant", None),
+                     base_url=getattr(args, "base_url", None))
     )
 
 
@@ -232,7 +252,29 @@ def cmd_edit(args) -> int:
     return 0
 
 
-COMMANDS = {"bricks": cmd_bricks, "validate": cmd_validate, "run": cmd_run, "plan": cmd_plan, "edit": cmd_edit}
+def cmd_bench(args) -> int:
+    import importlib
+
+    from .bench.common import engines_in_use, machine, write
+
+    editor = _editor(args)
+    suite = importlib.import_module(f"lego_demo.bench.{args.suite}_suite")
+    t0 = time.perf_counter()
+    if args.suite == "planning" and args.instructions:
+        report = suite.run(editor, args.instructions, quick=args.quick)
+    else:
+        report = suite.run(editor, quick=args.quick)
+    report.update({"suite": args.suite, "quick": args.quick, "seconds": round(time.perf_counter() - t0, 1),
+                   "machine": machine(), "engines": engines_in_use(editor.registry)})
+    m = report["machine"]
+    header = (f"## {args.suite} suite{' (quick)' if args.quick else ''} — {m['date']}, {m['cpu']}, {m['cores']} cores, "
+              f"{m['memory_gb']} GB, GPU: {m['gpu'] or 'none'}, Python {m['python']}; took {report['seconds']} s\n")
+    write(args.out, report, header + "\n" + suite.markdown(report))
+    print(header + "\n" + suite.markdown(report))
+    return 0
+
+
+COMMANDS = {"bench": cmd_bench, "bricks": cmd_bricks, "validate": cmd_validate, "run": cmd_run, "plan": cmd_plan, "edit": cmd_edit}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

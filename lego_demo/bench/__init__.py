@@ -1,0 +1,1 @@
+"""`python -m lego_demo bench`: edit quality per category, speed, memory and cache gains."""
