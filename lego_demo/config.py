@@ -1,0 +1,68 @@
+"""Configuration: a `lego.toml` (path from --config or $LEGO_CONFIG) plus CLI overrides.
+
+    builder = "rule"            # rule | mllm | openai
+    seed = 0
+    cache_mb = 512
+    max_side = 2048             # working size: longer side of the image the bricks see
+
+    [engines.FILL]              # per brick: which engine, and its options
+    engine = "diffusers-inpaint"
+    model = "/models/sd2-inpainting"
+
+`--engine BRICK=ENGINE[:MODEL]` on the command line overrides the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from .errors import BadInput
+
+ENV_VAR = "LEGO_CONFIG"
+
+
+def load_config(path: str | Path | None = None) -> dict[str, Any]:
+    """The parsed lego.toml, or {} when none is named (no file is searched for implicitly)."""
+    path = path or os.environ.get(ENV_VAR)
+    if not path:
+        return {}
+    p = Path(path)
+    if not p.is_file():
+        raise BadInput(f"config file {str(p)!r}: no such file")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"config file {str(p)!r} is not valid TOML: {exc}") from None
+    engines = data.get("engines", {})
+    if not isinstance(engines, dict) or not all(isinstance(v, dict) for v in engines.values()):
+        raise BadInput(f"config file {str(p)!r}: [engines.BRICK] sections must be tables")
+    return data
+
+
+def parse_engine_flag(flag: str) -> tuple[str, str, str | None]:
+    """`BRICK=ENGINE[:MODEL]` -> (BRICK, ENGINE, MODEL or None)."""
+    brick, sep, rest = flag.partition("=")
+    if not sep or not brick.strip() or not rest.strip():
+        raise BadInput(f"--engine {flag!r}: expected BRICK=ENGINE[:MODEL], e.g. FILL=diffusers-inpaint:/models/sd")
+    engine, _, model = rest.partition(":")
+    return brick.strip().upper(), engine.strip(), model.strip() or None
+
+
+def engine_settings(config: dict[str, Any], flags: list[str]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """(engine choice per brick, engine options per brick) from the file, then the flags."""
+    choice: dict[str, str] = {}
+    options: dict[str, dict[str, Any]] = {}
+    for brick, table in config.get("engines", {}).items():
+        table = dict(table)
+        if "engine" in table:
+            choice[brick.upper()] = str(table.pop("engine"))
+        options[brick.upper()] = table
+    for flag in flags:
+        brick, engine, model = parse_engine_flag(flag)
+        choice[brick] = engine
+        if model:
+            options.setdefault(brick, {})["model"] = model
+    return choice, options
