@@ -1,0 +1,234 @@
+"""Intents -> workflow steps, against whatever bricks the registry holds.
+
+Each intent has recipes in order of preference (the official few-shot way first); a recipe
+is skipped when one of its bricks is missing from the registry or banned by feedback, and a
+recipe using a brick the feedback requires is tried first. Clauses chain: each edits the
+image the previous clause produced. When no recipe fits, `Missing` names the bricks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...registry import Registry
+from ...spec import BrickSpec
+from ...types import ValueType
+from ...workflow import Ref, Step, Workflow
+from ..rule.language import Intent
+
+INIT_IMAGE = Ref(None, "image")
+INIT_MASK = Ref(None, "mask")
+
+
+class Missing(Exception):
+    """No recipe for an intent can be built; `.bricks` are the bricks that would be needed."""
+
+    def __init__(self, what: str, bricks: list[str]):
+        super().__init__(what)
+        self.what = what
+        self.bricks = bricks
+
+
+@dataclass
+class Writer:
+    registry: Registry
+    banned: set[str]
+    required: set[str]
+    has_mask: bool
+    strength: int = 0
+    refinements: list[str] = field(default_factory=list)
+    keep: set[str] = field(default_factory=set)
+    image_size: tuple[int, int] | None = None  # (width, height)
+    steps: list[Step] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # reasoning sentences
+    last_mask: Ref | None = None  # the mask of the last removed object ("add a plant there")
+
+    # -- bricks ----------------------------------------------------------------------------
+    def spec(self, name: str) -> BrickSpec | None:
+        spec = self.registry.resolve(name)
+        if spec is None or spec.name in self.banned:
+            return None
+        return spec
+
+    def usable(self, *names: str) -> bool:
+        return all(self.spec(n) is not None for n in names)
+
+    def why_not(self, names: tuple[str, ...]) -> list[str]:
+        out = []
+        for n in names:
+            spec = self.registry.resolve(n)
+            if spec is None:
+                out.append(f"{n} (not in the registry)")
+            elif spec.name in self.banned:
+                out.append(f"{spec.name} (banned by your feedback)")
+        return out
+
+    def add(self, name: str, inputs: dict[str, Any]) -> int:
+        spec = self.registry.resolve(name)
+        assert spec is not None
+        number = len(self.steps) + 1
+        given = frozenset(k for k, v in inputs.items() if v is not None)
+        full = {k: inputs.get(k) for k in spec.inputs}
+        outs = spec.outputs_for(given)
+        self.steps.append(Step(number, spec.name, full, {o: Ref(number, o) for o in spec.outputs if o in outs}))
+        return number
+
+    def choose(self, options: list[tuple[tuple[str, ...], Callable[[], Any]]], what: str):
+        """Run the first option whose bricks are usable (required bricks first)."""
+        usable = [o for o in options if self.usable(*o[0])]
+        if self.required:
+            usable.sort(key=lambda o: not any(self._canon(b) in self.required for b in o[0]))
+        if not usable:
+            missing: list[str] = []
+            for bricks, _ in options:
+                for reason in self.why_not(bricks):
+                    if reason not in missing:
+                        missing.append(reason)
+            raise Missing(what, missing)
+        mark = len(self.steps), len(self.notes)
+        last: Missing | None = None
+        for _bricks, run in usable:
+            try:
+                return run()
+            except Missing as exc:  # a nested choice failed: undo and try the next option
+                del self.steps[mark[0]:]
+                del self.notes[mark[1]:]
+                last = exc
+        assert last is not None
+        raise last
+
+    def _canon(self, name: str) -> str:
+        spec = self.registry.resolve(name)
+        return spec.name if spec else name
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    # -- finding things --------------------------------------------------------------------
+    def refine(self, target: str) -> str:
+        if not self.refinements:
+            return target
+        from ...feedback import merge_refinement
+
+        return merge_refinement(target, self.refinements)
+
+    def locate(self, image: Ref, intent: Intent, background_like: bool = False) -> Ref:
+        """A mask of the intent's target."""
+        where, target = intent.where, intent.target
+        if where == "init":
+            if not self.has_mask:
+                raise Missing("a mask of the area (draw it: init[mask] is missing)", ["init[mask] (no mask was drawn)"])
+            self.note("The user marked the area, so the edit uses init[mask] directly.")
+            return INIT_MASK
+        if where == "maskseg" or (where == "res" and self.has_mask and target is None):
+            if not self.has_mask:
+                raise Missing("a mask around the object (init[mask] is missing)", ["init[mask] (no mask was drawn)"])
+
+            def maskseg() -> Ref:
+                n = self.add("MASK-SEG", {"image": image, "mask": INIT_MASK})
+                self.note(f"MASK-SEG finds the object{' (' + target + ')' if target else ''} inside the user's rough mask (step {n}).")
+                return Ref(n, "mask")
+
+            def raw() -> Ref:
+                self.note("The user's mask (init[mask]) is used as drawn.")
+                return INIT_MASK
+
+            return self.choose([(("MASK-SEG",), maskseg), ((), raw)], "segment inside the mask")
+        if target is None or where == "sos":
+            if target is not None:
+                return self.locate_named(image, target, background_like)
+            return self.subject(image)
+        return self.locate_named(image, target, background_like)
+
+    def subject(self, image: Ref) -> Ref:
+        def sos() -> Ref:
+            n = self.add("SOS", {"image": image})
+            self.note(f"SOS segments the main subject (step {n}).")
+            return Ref(n, "mask")
+
+        def res() -> Ref:
+            n = self.add("RES", {"image": image, "prompt": self.refine("main subject")})
+            self.note(f"RES segments the main subject by name (step {n}).")
+            return Ref(n, "mask")
+
+        return self.choose([(("SOS",), sos), (("RES",), res)], "segment the main subject")
+
+    def locate_named(self, image: Ref, target: str, background_like: bool = False) -> Ref:
+        phrase = self.refine(target)
+
+        def res() -> Ref:
+            n = self.add("RES", {"image": image, "prompt": phrase})
+            self.note(f"RES segments '{phrase}' from its name (step {n}).")
+            return Ref(n, "mask")
+
+        def sos_inverse() -> Ref:
+            n = self.add("SOS", {"image": image})
+            m = self.add("INVERSE", {"mask1": None, "mask2": Ref(n, "mask")})
+            self.note(
+                f"Without RES, SOS segments the foreground (step {n}) and INVERSE turns it into the "
+                f"background mask (step {m}), where '{target}' lies."
+            )
+            return Ref(m, "mask")
+
+        def sos() -> Ref:
+            n = self.add("SOS", {"image": image})
+            self.note(f"Without RES, SOS segments the most salient object, assumed to be '{target}' (step {n}).")
+            return Ref(n, "mask")
+
+        options: list[tuple[tuple[str, ...], Callable[[], Ref]]] = [(("RES",), res)]
+        if background_like:
+            options += [(("SOS", "INVERSE"), sos_inverse), (("SOS",), sos)]
+        else:
+            options += [(("SOS",), sos)]
+        return self.choose(options, f"segment '{target}'")
+
+    # -- generic filling of a brick's inputs (for bricks added by plugins) -----------------
+    def generic(self, name: str, image: Ref | None, mask: Ref | None = None, text: str | None = None,
+                values: dict[str, Any] | None = None) -> int:
+        spec = self.registry.resolve(name)
+        assert spec is not None
+        values = dict(values or {})
+        inputs: dict[str, Any] = {}
+        used_image = used_mask = used_text = False
+        for iname, port in spec.inputs.items():
+            if iname in values:
+                inputs[iname] = values[iname]
+                continue
+            if port.type is ValueType.IMAGE and image is not None and not used_image:
+                inputs[iname] = image
+                used_image = True
+            elif port.type is ValueType.MASK and mask is not None and not used_mask:
+                inputs[iname] = mask
+                used_mask = True
+            elif port.type is ValueType.STR and text is not None and not used_text:
+                inputs[iname] = text
+                used_text = True
+            else:
+                inputs[iname] = None
+            if inputs[iname] is None and not port.optional:
+                raise Missing(f"a value for {spec.name}'s input '{iname}'", [f"{spec.name}.{iname} (nothing to give it)"])
+        return self.add(spec.name, inputs)
+
+    def workflow(self, process: str, result: list[Ref]) -> Workflow:
+        return Workflow(process=process, steps=list(self.steps), result=list(result))
+
+
+def float_inputs(spec: BrickSpec) -> list[str]:
+    return [n for n, p in spec.inputs.items() if p.type is ValueType.FLOAT]
+
+
+def image_inputs(spec: BrickSpec) -> list[str]:
+    return [n for n, p in spec.inputs.items() if p.type is ValueType.IMAGE]
+
+
+_STRENGTH_NAMES = re.compile(r"^(?:strength|amount|intensity|radius|sigma|blur|size|block|block_size|blocks|pixel_size|cell|factor|level|scale|degree|power)$")
+
+
+def strength_input(spec: BrickSpec) -> str | None:
+    for n in float_inputs(spec):
+        if _STRENGTH_NAMES.match(n):
+            return n
+    return None
