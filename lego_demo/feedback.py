@@ -14,6 +14,8 @@ Feedback strings accumulate over a session; each call gets all of them, oldest f
             the red one" → `refinements` (words that narrow the segmentation phrase).
 - strength  "stronger"/"more"/"much more" → +1/+2, "weaker"/"less"/"softer" → -1 …
             summed into `strength` (a Builder maps it onto an amount parameter).
+- grow      "expand the mask" / "include the edges" → +1, "shrink the mask" → -1, summed into
+            `grow` (the rule Builder adds a GROW step after the segmentation).
 - keep      "keep the background" / "don't touch the background" → `keep` (regions that
             must not change: the rule Builder restricts a whole-image edit to the subject).
 - undo      "undo that" / "revert" / "go back" drops the effect of the feedback item before
@@ -65,6 +67,11 @@ _ONE_RE = re.compile(
     r"(?:\s+(?:most))?\s+one|one\s+on\s+the\s+(left|right|top|bottom)|one\s+in\s+the\s+(front|back|middle|center|centre|background|foreground))\b",
     re.I,
 )
+_GROW_RE = re.compile(
+    r"\b(?:(expand|grow|enlarge|widen|dilate|extend|bigger|larger|wider)|(shrink|tighten|narrow|erode|smaller|tighter))"
+    r"\s+(?:the\s+)?(?:mask|selection|area|region|outline)\b|\binclud(?:e|ing)\s+(?:the\s+|its\s+)?(?:edges?|outline|border|rim)\b",
+    re.I,
+)
 _NOT_ONE_RE = re.compile(r"\bnot\s+(?:that|this|the\s+\w+)\s+one\b", re.I)
 POSITION_WORDS = {"left", "right", "top", "bottom", "middle", "center", "centre", "front", "back",
                   "upper", "lower", "leftmost", "rightmost", "background", "foreground"}
@@ -83,12 +90,13 @@ class Constraints:
     banned_before: dict[str, str] = field(default_factory=dict)  # banned brick -> "before INPAINT"
     refinements: list[str] = field(default_factory=list)  # words narrowing the target phrase
     strength: int = 0  # + stronger, - weaker
+    grow: int = 0  # + grow the target mask ("expand the mask"), - shrink it
     keep: set[str] = field(default_factory=set)
     undo_edit: bool = False
     unread: list[str] = field(default_factory=list)  # feedback nothing could be read from
 
     def is_empty(self) -> bool:
-        return not (self.banned or self.required or self.refinements or self.strength
+        return not (self.banned or self.required or self.refinements or self.strength or self.grow
                     or self.keep or self.undo_edit)
 
     def to_json(self) -> dict:
@@ -98,6 +106,7 @@ class Constraints:
             "banned_before": dict(self.banned_before),
             "refinements": list(self.refinements),
             "strength": self.strength,
+            "grow": self.grow,
             "keep": sorted(self.keep),
             "undo_edit": self.undo_edit,
             "unread": list(self.unread),
@@ -138,8 +147,10 @@ def _one(text: str, registry) -> Constraints:
             c.required.add(name)
     for m in _KEEP_RE.finditer(low):
         c.keep.add(m.group(1).lower().rstrip("s") if m.group(1).lower() != "faces" else "face")
+    for m in _GROW_RE.finditer(low):
+        c.grow += -1 if m.group(2) else 1
     names_mentioned = bool(c.banned or c.required)
-    if not names_mentioned:
+    if not names_mentioned and not c.grow:
         ones = list(_ONE_RE.finditer(low))
         for m in ones:
             word = next(g for g in m.groups() if g)
@@ -190,6 +201,7 @@ def parse_feedback(feedback: Iterable[str] | str | None, registry=None) -> Const
             if word not in out.refinements:
                 out.refinements.append(word)
         out.strength = max(-4, min(4, out.strength + c.strength))
+        out.grow = max(-4, min(4, out.grow + c.grow))
         out.keep |= c.keep
         if c.is_empty() and text.strip():
             out.unread.append(text.strip())
@@ -208,6 +220,9 @@ def describe(c: Constraints) -> list[str]:
         lines.append("Narrow the target to the " + " ".join(c.refinements) + " one.")
     if c.strength:
         lines.append(("Make the effect stronger" if c.strength > 0 else "Make the effect weaker") + f" ({c.strength:+d}).")
+    if c.grow:
+        lines.append(("Grow" if c.grow > 0 else "Shrink") + f" the target mask ({c.grow:+d}) so the edit "
+                     + ("also covers the object's edges." if c.grow > 0 else "stays inside the object."))
     for region in sorted(c.keep):
         lines.append(f"Keep the {region} unchanged.")
     if c.undo_edit:

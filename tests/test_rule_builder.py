@@ -411,3 +411,16 @@ def test_property_word_salad(builder, parts, has_mask):
     else:
         init = {"image": ValueType.IMAGE, **({"mask": ValueType.MASK} if has_mask else {})}
         assert validate(plan.workflow, builder.registry, init_values=init).ok
+
+
+@pytest.mark.parametrize("text,grow", [("expand the mask", 1), ("include the edges", 1), ("grow the selection", 1),
+                                       ("shrink the mask", -1), ("stronger", 0)])
+def test_grow_feedback(registry, text, grow):
+    assert parse_feedback([text], registry).grow == grow
+
+
+def test_expand_the_mask_adds_grow_after_segmentation(builder):
+    plan = builder.plan(PlanRequest("remove the red circle"), feedback=["expand the mask", "expand the mask"])
+    bricks = [s.brick for s in plan.workflow.steps]
+    assert bricks[:2] == ["RES", "GROW"] and plan.workflow.steps[1].inputs["amount"] == 0.03
+    assert all(s.inputs.get("mask") != Ref(1, "mask") for s in plan.workflow.steps[2:])

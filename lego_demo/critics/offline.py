@@ -94,7 +94,7 @@ class OfflineCritic:
         ok = 0.0005 <= area <= 0.95
         detail = "nothing was selected" if area < 0.0005 else ("almost everything was selected" if area > 0.95 else "")
         return Check(f"step {step.number} ({step.brick}) has a plausible target", "semantic", ok, area,
-                     "0.05%–95% of the image", detail, fix=None if ok else "a more specific target")
+                     "0.05%–95% of the image", detail)
 
     def _brick_checks(self, step, brick, source, edited, mask, run) -> list[Check]:
         if mask is not None and brick == "RCM":

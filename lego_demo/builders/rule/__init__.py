@@ -96,7 +96,7 @@ class RuleBuilder:
         if request.image is not None and getattr(request.image, "ndim", 0) >= 2:
             size = (int(request.image.shape[1]), int(request.image.shape[0]))
         w = Writer(self.registry, set(c.banned), set(c.required), bool(request.has_mask), c.strength,
-                   list(c.refinements), set(c.keep), size)
+                   grow=c.grow, refinements=list(c.refinements), keep=set(c.keep), image_size=size)
         image: Ref = INIT_IMAGE
         results: list[Ref] = []
         if len(parsed.intents) > 1:

@@ -39,6 +39,7 @@ class Writer:
     required: set[str]
     has_mask: bool
     strength: int = 0
+    grow: int = 0  # feedback "expand the mask": grow segmentation masks by this many 1.5% steps
     refinements: list[str] = field(default_factory=list)
     keep: set[str] = field(default_factory=set)
     image_size: tuple[int, int] | None = None  # (width, height)
@@ -108,6 +109,16 @@ class Writer:
         self.notes.append(text)
 
     # -- finding things --------------------------------------------------------------------
+    def grown(self, mask: Ref) -> Ref:
+        """The mask widened (or narrowed) as the feedback asked, when GROW is at hand."""
+        if not self.grow or not self.usable("GROW"):
+            return mask
+        amount = round(0.015 * self.grow, 3)
+        n = self.add("GROW", {"mask": mask, "amount": amount})
+        self.note(f"GROW {'widens' if amount > 0 else 'narrows'} the mask by {abs(amount) * 100:.1f}% of the image "
+                  f"(step {n}), as the feedback asked.")
+        return Ref(n, "mask")
+
     def refine(self, target: str) -> str:
         if not self.refinements:
             return target
@@ -147,12 +158,12 @@ class Writer:
         def sos() -> Ref:
             n = self.add("SOS", {"image": image})
             self.note(f"SOS segments the main subject (step {n}).")
-            return Ref(n, "mask")
+            return self.grown(Ref(n, "mask"))
 
         def res() -> Ref:
             n = self.add("RES", {"image": image, "prompt": self.refine("main subject")})
             self.note(f"RES segments the main subject by name (step {n}).")
-            return Ref(n, "mask")
+            return self.grown(Ref(n, "mask"))
 
         return self.choose([(("SOS",), sos), (("RES",), res)], "segment the main subject")
 
@@ -162,7 +173,7 @@ class Writer:
         def res() -> Ref:
             n = self.add("RES", {"image": image, "prompt": phrase})
             self.note(f"RES segments '{phrase}' from its name (step {n}).")
-            return Ref(n, "mask")
+            return self.grown(Ref(n, "mask"))
 
         def sos_inverse() -> Ref:
             n = self.add("SOS", {"image": image})
@@ -176,7 +187,7 @@ class Writer:
         def sos() -> Ref:
             n = self.add("SOS", {"image": image})
             self.note(f"Without RES, SOS segments the most salient object, assumed to be '{target}' (step {n}).")
-            return Ref(n, "mask")
+            return self.grown(Ref(n, "mask"))
 
         options: list[tuple[tuple[str, ...], Callable[[], Ref]]] = [(("RES",), res)]
         if background_like:
