@@ -1,5 +1,8 @@
 """SOS: segment the most salient object of the image."""
 
+from lego_demo import grounding as g
+from lego_demo.errors import CannotDo
+from lego_demo.imaging import checkerboard_cutout
 from lego_demo.spec import brick
 
 SOS = brick(
@@ -11,3 +14,17 @@ SOS = brick(
     constraint="Cannot be told which object: it finds the most prominent one. The output image "
     "is the cut-out over a checkerboard.",
 )
+
+
+@SOS.engine("saliency-grabcut", kind="classical")
+def sos(ctx, image):
+    """People first (mediapipe selfie segmentation); otherwise OpenCV fine-grained saliency
+    seeds a GrabCut at ≤ 320 px, upsampled to the image size."""
+    facts = g.Facts(image)
+    try:
+        mask = facts.foreground
+    except CannotDo:  # no mediapipe here: saliency alone
+        mask = g.salient_object(facts.image)
+    if not mask.any():
+        raise CannotDo("SOS (offline) found no object that stands out from the background")
+    return {"mask": mask, "image": checkerboard_cutout(image, mask)}
