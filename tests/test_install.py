@@ -14,5 +14,5 @@ def test_opencv_is_the_contrib_build_with_cascades():
 
 
 def test_shipped_weight_packages_import():
-    for name in ("mediapipe", "rapidocr", "skimage", "networkx", "matplotlib", "json_repair"):
+    for name in ("mediapipe", "rapidocr", "onnxruntime", "skimage", "networkx", "matplotlib", "json_repair"):
         importlib.import_module(name)
