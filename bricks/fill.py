@@ -1,5 +1,27 @@
-"""FILL: draw what the prompt says inside the mask."""
+"""FILL: draw what the prompt says inside the mask.
 
+Classical engine "draw" does only what it can draw honestly:
+- quoted text ('write "SALE"') → the text, in Pillow's bundled font, fitted to the mask's box,
+  in black or white (whichever contrasts with the area);
+- a colour ("fill it with red"), optionally a pattern of it ("red stripes", "blue and white
+  checker", "green dots") → that colour or pattern;
+- a transparent cut-out `preimage` (e.g. from RES or SOS) → its opaque part, scaled to fit the
+  mask's box and blended in with Poisson seamless cloning.
+Anything else ("a cat") needs generation: CannotDo. Pixels outside the mask are untouched.
+"""
+
+from __future__ import annotations
+
+import re
+
+import cv2
+import numpy as np
+from PIL import Image as PILImage
+from PIL import ImageDraw, ImageFont
+
+from lego_demo.colours import find_colours
+from lego_demo.errors import BadInput, CannotDo
+from lego_demo.imaging import keep_outside, rgb, same_size
 from lego_demo.spec import Input, brick
 
 FILL = brick(
@@ -18,3 +40,111 @@ FILL = brick(
     "describes it in detail.",
     aliases=("FLUX-FILL",),
 )
+
+QUOTED = re.compile(r"[\"“”'‘’«»]([^\"“”'‘’«»]+)[\"“”'‘’«»]")
+PATTERNS = ("stripes", "striped", "checker", "checkered", "checkerboard", "dots", "dotted", "polka")
+
+
+def box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    ys, xs = np.nonzero(mask)
+    return int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+
+
+def draw_text(img: np.ndarray, mask: np.ndarray, text: str, colour=None) -> np.ndarray:
+    """`text` drawn as large as fits in the mask's box, centred; returns the full image."""
+    y0, y1, x0, x1 = box(mask)
+    bw, bh = x1 - x0, y1 - y0
+    area = img[y0:y1, x0:x1][mask[y0:y1, x0:x1]]
+    if colour is None:
+        colour = (15, 15, 15) if area.mean() > 128 else (245, 245, 245)
+    size = max(6, int(bh * 0.8))
+    canvas = PILImage.fromarray(img.copy())
+    draw = ImageDraw.Draw(canvas)
+    for _ in range(30):
+        font = ImageFont.load_default(size=size)
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        if right - left <= bw * 0.92 and bottom - top <= bh * 0.9:
+            break
+        size = max(6, int(size * 0.88))
+    tx = x0 + (bw - (right - left)) // 2 - left
+    ty = y0 + (bh - (bottom - top)) // 2 - top
+    draw.text((tx, ty), text, fill=tuple(int(c) for c in colour), font=font)
+    return np.asarray(canvas)
+
+
+def pattern(h, w, kind, c0, c1, period):
+    yy, xx = np.mgrid[0:h, 0:w]
+    if kind.startswith("strip"):
+        pick = ((xx + yy) // period) % 2 == 0
+    elif kind.startswith("check"):
+        pick = ((xx // period + yy // period) % 2) == 0
+    else:
+        pick = ((xx % period - period / 2) ** 2 + (yy % period - period / 2) ** 2) < (period * 0.3) ** 2
+        pick = ~pick
+    return np.where(pick[..., None], np.uint8(c0), np.uint8(c1))
+
+
+def paste_cutout(img: np.ndarray, mask: np.ndarray, cut: np.ndarray) -> np.ndarray:
+    alpha = cut[..., 3] > 127
+    if not alpha.any():
+        raise BadInput("FILL: the preimage cut-out is fully transparent")
+    sy0, sy1, sx0, sx1 = box(alpha)
+    src, smask = cut[sy0:sy1, sx0:sx1, :3], alpha[sy0:sy1, sx0:sx1]
+    y0, y1, x0, x1 = box(mask)
+    f = min((x1 - x0) / src.shape[1], (y1 - y0) / src.shape[0])
+    nw, nh = max(1, int(src.shape[1] * f)), max(1, int(src.shape[0] * f))
+    src = cv2.resize(np.ascontiguousarray(src), (nw, nh), interpolation=cv2.INTER_AREA)
+    smask = cv2.resize(smask.astype(np.uint8) * 255, (nw, nh), interpolation=cv2.INTER_NEAREST)
+    py, px = y0 + (y1 - y0 - nh) // 2, x0 + (x1 - x0 - nw) // 2
+    placed = np.zeros(mask.shape, bool)
+    placed[py:py + nh, px:px + nw] = smask > 0
+    placed &= mask
+    if not placed.any():
+        raise BadInput("FILL: the cut-out does not overlap the mask")
+    h, w = mask.shape
+    # seamlessClone needs the source region strictly inside the destination
+    layer = img.copy()
+    layer[py:py + nh, px:px + nw] = src
+    inner = cv2.erode(placed.astype(np.uint8), np.ones((3, 3), np.uint8))
+    inner[0, :] = inner[-1, :] = inner[:, 0] = inner[:, -1] = 0
+    if inner.sum() < 9:
+        out = np.where(placed[..., None], layer, img)
+    else:
+        ys, xs = np.nonzero(inner)
+        cy, cx = (ys.min() + ys.max() + 1) // 2, (xs.min() + xs.max() + 1) // 2
+        out = cv2.seamlessClone(layer, img, inner * 255, (int(cx), int(cy)), cv2.NORMAL_CLONE)
+        out = np.where(inner[..., None] > 0, out, np.where(placed[..., None], layer, img))
+    return keep_outside(img, out, placed)
+
+
+@FILL.engine("draw", kind="classical")
+def fill(ctx, image, mask, prompt, preimage=None):
+    same_size("image", image, "mask", mask)
+    if not mask.any():
+        raise BadInput("FILL: the mask is empty")
+    img = rgb(image)
+    text = prompt or ""
+    if preimage is not None and preimage.ndim == 3 and preimage.shape[2] == 4 and (preimage[..., 3] < 128).any():
+        return {"image": paste_cutout(img, mask, preimage)}
+    quoted = QUOTED.search(text)
+    if quoted:
+        colours = find_colours(text[: quoted.start()] + text[quoted.end():])
+        drawn = draw_text(img, mask, quoted.group(1).strip(), colours[-1].rgb if colours else None)
+        return {"image": keep_outside(img, drawn, mask)}
+    colours = find_colours(text)
+    if colours:
+        low = text.lower()
+        kind = next((p for p in PATTERNS if p in low), None)
+        h, w = mask.shape
+        if kind:
+            c1 = colours[1].rgb if len(colours) > 1 else (245, 245, 245)
+            y0, y1, x0, x1 = box(mask)
+            layer = pattern(h, w, kind, colours[0].rgb, c1, max(6, max(y1 - y0, x1 - x0) // 8))
+        else:
+            layer = np.broadcast_to(np.uint8(colours[-1].rgb), (h, w, 3))
+        return {"image": keep_outside(img, layer, mask)}
+    raise CannotDo(
+        f"FILL (classical engine) cannot draw {text.strip()!r}: drawing it needs a generative model "
+        "engine (diffusers inpainting/fill). It can draw quoted text, a colour or pattern, or a "
+        "transparent cut-out given as preimage."
+    )

@@ -1,5 +1,20 @@
-"""RCM: recolour, or change the material of, the object in the mask."""
+"""RCM: recolour, or change the material of, the object in the mask.
 
+Classical engine "lab": in CIE Lab the object's lightness L keeps its shading and texture
+(moved part of the way towards the new colour's lightness) and a/b are set to the named
+colour. Materials are colour + a lightness treatment: metals (gold, silver, bronze, copper,
+chrome) get a contrast-stretched, mirror-like tone curve; wood gets procedural grain and
+marble procedural veins (seeded noise), both multiplied into the object's own shading.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from lego_demo.colours import ACHROMATIC, NAMED, find_colours, unknown_words
+from lego_demo.errors import BadInput, CannotDo
+from lego_demo.imaging import keep_outside, rgb, same_size
 from lego_demo.spec import brick
 
 RCM = brick(
@@ -11,3 +26,138 @@ RCM = brick(
     constraint="The prompt names the new colour or material; only the mask area changes.",
     aliases=("FLUX-RCM",),
 )
+
+METALS = {
+    "gold": (212, 175, 55), "golden": (212, 175, 55), "silver": (190, 192, 198),
+    "chrome": (200, 202, 208), "metal": (170, 172, 178), "metallic": (170, 172, 178),
+    "steel": (160, 165, 172), "bronze": (170, 110, 50), "copper": (190, 100, 60),
+}
+WOOD = {"wood": (150, 95, 50), "wooden": (150, 95, 50)}
+MARBLE = {"marble": (232, 230, 224)}
+MATERIALS = {**METALS, **WOOD, **MARBLE}
+HELP = "a colour (red, dark blue, light green, …) or a material (" + ", ".join(sorted(MATERIALS)) + ")"
+LIGHTNESS_PULL = 0.3  # how far the object's mean lightness moves towards the new colour's
+ACHROMATIC_PULL = 0.85  # white/black/grey are lightness itself
+
+
+def smooth_noise(shape, rng: np.random.Generator, cell: int) -> np.ndarray:
+    """Value noise in [-1, 1]: random grid, bicubic upsampling."""
+    h, w = shape
+    grid = rng.uniform(-1, 1, (h // cell + 3, w // cell + 3)).astype(np.float32)
+    big = cv2.resize(grid, ((w // cell + 3) * cell, (h // cell + 3) * cell), interpolation=cv2.INTER_CUBIC)
+    return big[:h, :w]
+
+
+def _lab(img):
+    return cv2.cvtColor(img, cv2.COLOR_RGB2LAB).astype(np.float32)
+
+
+def _target_lab(colour):
+    return _lab(np.uint8([[colour]]))[0, 0]
+
+
+def recolour(img: np.ndarray, mask: np.ndarray, colour, pull: float) -> np.ndarray:
+    lab = _lab(img)
+    t = _target_lab(colour)
+    L = lab[..., 0]
+    mean = float(L[mask].mean())
+    out = lab.copy()
+    out[..., 0] = L + pull * (t[0] - mean)
+    out[..., 1] = t[1]
+    out[..., 2] = t[2]
+    res = cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
+    if colour[0] == colour[1] == colour[2]:
+        return res
+    # out-of-gamut colours get clipped per channel, which bends the hue: put it back exactly
+    hsv = cv2.cvtColor(res, cv2.COLOR_RGB2HSV_FULL)
+    hsv[..., 0] = cv2.cvtColor(np.uint8([[colour]]), cv2.COLOR_RGB2HSV_FULL)[0, 0, 0]
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB_FULL)
+
+
+def _normalised_l(lab, mask):
+    L = lab[..., 0]
+    lo, hi = np.percentile(L[mask], [2, 98])
+    return np.clip((L - lo) / max(hi - lo, 1.0), 0, 1)
+
+
+def metal(img, mask, colour):
+    lab = _lab(img)
+    t = _target_lab(colour)
+    s = _normalised_l(lab, mask)
+    # mirror-like: strong contrast with a bright band, as polished metal reflects its surroundings
+    curve = 0.5 - 0.5 * np.cos(np.pi * np.clip(s * 1.3, 0, 1.3))
+    spec = np.clip((s - 0.8) / 0.2, 0, 1) ** 2
+    out = np.empty_like(lab)
+    out[..., 0] = np.clip(t[0] * 0.45 + curve * t[0] * 0.75 + spec * 60, 0, 255)
+    chroma = 1.0 - 0.6 * spec
+    out[..., 1] = 128 + (t[1] - 128) * chroma
+    out[..., 2] = 128 + (t[2] - 128) * chroma
+    return cv2.cvtColor(out.astype(np.uint8), cv2.COLOR_LAB2RGB)
+
+
+def _shading(img, mask):
+    grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return grey / max(float(grey[mask].mean()), 1.0)
+
+
+def wood(img, mask, colour, rng):
+    h, w = mask.shape
+    ys, xs = np.nonzero(mask)
+    size = max(8, int(max(np.ptp(ys), np.ptp(xs))))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    warp = smooth_noise((h, w), rng, max(8, size // 3)) * size * 0.08
+    fine = smooth_noise((h, w), rng, 3) * 0.5
+    rings = np.sin((yy + warp + 0.15 * xx) * (2 * np.pi / max(6, size / 9)) + fine)
+    grain = 0.82 + 0.18 * rings
+    base = np.array(colour, np.float32)
+    out = base[None, None, :] * (grain * np.clip(_shading(img, mask), 0.3, 1.8))[..., None]
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def marble(img, mask, colour, rng):
+    h, w = mask.shape
+    ys, xs = np.nonzero(mask)
+    size = max(8, int(max(np.ptp(ys), np.ptp(xs))))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    turb = sum(np.abs(smooth_noise((h, w), rng, max(4, size // (3 * 2**k)))) / 2**k for k in range(3))
+    v = np.abs(np.sin((xx + yy) * (2 * np.pi / max(8, size / 2.5)) + 5.0 * turb))
+    vein = 1.0 - 0.55 * (1.0 - v) ** 6
+    base = np.array(colour, np.float32)
+    out = base[None, None, :] * (vein * np.clip(_shading(img, mask), 0.5, 1.3))[..., None]
+    out[..., 2] *= 1.0 + 0.03 * (1 - vein)  # veins a little cool
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+@RCM.engine("lab", kind="classical")
+def rcm(ctx, image, mask, prompt):
+    same_size("image", image, "mask", mask)
+    if not mask.any():
+        raise BadInput("RCM: the mask is empty, so there is no object to recolour")
+    if not prompt or not prompt.strip():
+        raise BadInput("RCM needs a prompt naming the new colour or material")
+    img = rgb(image)
+    text = prompt.lower()
+    ws = text.replace("-", " ").split()
+    material = next((w.strip(".,!") for w in reversed(ws) if w.strip(".,!") in MATERIALS), None)
+    if material in METALS:
+        out = metal(img, mask, METALS[material])
+    elif material in WOOD:
+        out = wood(img, mask, WOOD[material], ctx.rng())
+    elif material in MARBLE:
+        out = marble(img, mask, MARBLE[material], ctx.rng())
+    else:
+        found = find_colours(text)
+        if not found:
+            unknown = unknown_words(text, set(MATERIALS))
+            what = " ".join(unknown) if unknown else prompt.strip()
+            raise CannotDo(
+                f"RCM (classical engine) does not know the colour or material {what!r}; it knows {HELP}. "
+                "Other materials and textures need a model engine (diffusers inpainting)."
+            )
+        c = found[-1]
+        pull = ACHROMATIC_PULL if c.base in ACHROMATIC else LIGHTNESS_PULL
+        out = recolour(img, mask, c.rgb, pull)
+    return {"image": keep_outside(img, out, mask)}
+
+
+__all__ = ["RCM", "NAMED"]
