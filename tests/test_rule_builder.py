@@ -217,7 +217,11 @@ def test_official_few_shot_shapes(builder):
     assert s[2].inputs["prompt"] == "change the background to a beach"
     plan = builder.plan(PlanRequest("make it a watercolor painting"))
     s = plan.workflow.steps
-    assert [x.brick for x in s] == ["CMI-PRED", "STYLE"]
+    assert [x.brick for x in s] == ["STYLE"]  # no caption: the engines here read the image itself
+    assert s[0].inputs["prompt"] is None and s[0].inputs["style"] == "watercolor style"
+    plan = builder.plan(PlanRequest("make it a watercolor painting"), feedback=["use CMI-PRED"])
+    s = plan.workflow.steps
+    assert [x.brick for x in s] == ["CMI-PRED", "STYLE"]  # the official way, when asked for
     assert s[0].inputs["left_ratio"] is None
     assert s[1].inputs["prompt"] == Ref(1, "caption") and s[1].inputs["style"] == "watercolor style"
     plan = builder.plan(PlanRequest("expand the image 2x"))

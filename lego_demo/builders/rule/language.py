@@ -529,7 +529,7 @@ class _Reader:
         t = self.t
         kinds = {"brightness": r"bright(?:ness|er|en)?|light(?:er|en|ness)?|exposure|exposed|luminosity|dark(?:er|en|ness)?|dim(?:mer)?|gloomy|dull",
                  "contrast": r"contrast(?:y)?|punch(?:y|ier)|crisp(?:er)?|flat(?:ter)?",
-                 "saturation": r"(?:de)?saturat(?:ion|ed|e)|vivid|vibran(?:t|ce)|colou?rful|muted|washed[\s-]*out|pop(?:py)?|intense\s+colou?rs|richer\s+colou?rs|colou?rs?\s+(?:more|less)"}
+                 "saturation": r"(?:de)?saturat(?:ion|ed|e)|vivid|vibran(?:t|ce)|colou?rful|muted|washed[\s-]*out|pop(?:py)?(?!\s+art)|intense\s+colou?rs|richer\s+colou?rs|colou?rs?\s+(?:more|less)"}
         found = [k for k, p in kinds.items() if re.search(r"\b(?:" + p + r")\b", t)]
         if not found:
             return None

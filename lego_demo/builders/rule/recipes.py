@@ -173,10 +173,12 @@ def style(w: Writer, it: Intent, image: Ref) -> Ref:
 
     def bare() -> Ref:
         a = w.add("STYLE", {"image": image, "mask": mask, "prompt": None, "style": name, **extra})
-        w.note(f"STYLE renders it in {name} without a caption (step {a}).")
+        w.note(f"STYLE renders it in {name} (step {a}); its caption prompt is left null, since the style "
+               "engines here read the image itself (a CMI-PRED caption is used when asked for).")
         return Ref(a, "image")
 
-    return w.choose([(("CMI-PRED", "STYLE"), with_caption), (("STYLE",), bare)], f"apply {name}")
+    # the caption only helps a generative STYLE engine, and captioning needs a model: plain STYLE first
+    return w.choose([(("STYLE",), bare), (("CMI-PRED", "STYLE"), with_caption)], f"apply {name}")
 
 
 def env(w: Writer, it: Intent, image: Ref) -> Ref:
