@@ -21,7 +21,7 @@ from .types import ValueType
 from .validate import Validation, validate
 from .workflow import Parsed, Workflow, parse_workflow
 
-BUILDERS = ("rule",)
+BUILDERS = ("rule", "mllm", "openai")
 
 
 @dataclass
@@ -32,23 +32,38 @@ class EditorConfig:
     engine_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     cache_bytes: int = 512 * 2**20
     seed: int = 0
+    model: str | None = None  # mllm: hub id or directory; openai: the served model name
+    quant: str | None = None  # mllm: 4bit | 8bit | none (None: 4bit on CUDA, none on CPU)
+    base_url: str | None = None  # openai: e.g. http://127.0.0.1:8000/v1 (else $OPENAI_BASE_URL)
 
 
-def make_builder(name: str, registry: Registry) -> Builder:
+def make_builder(name: str, registry: Registry, config: EditorConfig | None = None) -> Builder:
+    config = config or EditorConfig(builder=name)
     if name == "rule":
         from .builders.rule import RuleBuilder
 
         return RuleBuilder(registry)
+    if name == "mllm":
+        from .builders.mllm import DEFAULT_MODEL, MLLMBuilder
+
+        return MLLMBuilder(registry, model=config.model or DEFAULT_MODEL, quant=config.quant)
+    if name == "openai":
+        from .builders.openai_builder import OpenAIBuilder
+
+        if not config.model:
+            raise BadInput("the openai Builder needs --model NAME (the model the server serves)")
+        return OpenAIBuilder(registry, model=config.model, base_url=config.base_url)
     raise BadInput(f"unknown builder {name!r}; available: {', '.join(BUILDERS)}")
 
 
 class Editor:
     def __init__(self, registry: Registry, builder: Builder | None = None, executor: Executor | None = None,
-                 builder_name: str = "rule"):
+                 builder_name: str = "rule", config: EditorConfig | None = None):
         self.registry = registry
         self.executor = executor or Executor(registry)
         self._builder = builder
         self._builder_name = builder_name
+        self.config = config or EditorConfig(builder=builder_name)
 
     @classmethod
     def from_config(cls, config: EditorConfig | None = None) -> Editor:
@@ -57,12 +72,12 @@ class Editor:
             config.plugins, engine_choice=config.engine_choice, engine_options=config.engine_options
         )
         executor = Executor(registry, cache=StepCache(config.cache_bytes), seed=config.seed)
-        return cls(registry, executor=executor, builder_name=config.builder)
+        return cls(registry, executor=executor, builder_name=config.builder, config=config)
 
     @property
     def builder(self) -> Builder:
         if self._builder is None:  # built on first use: a model Builder loads nothing before
-            self._builder = make_builder(self._builder_name, self.registry)
+            self._builder = make_builder(self._builder_name, self.registry, self.config)
         return self._builder
 
     # -- workflows ----------------------------------------------------------------------------
