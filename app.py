@@ -1,0 +1,62 @@
+"""`python app.py`: the Lego-Edit Gradio app (a thin shell over `lego_demo.editor.Editor`).
+
+Binds 127.0.0.1 by default; GRADIO_SERVER_NAME / GRADIO_SERVER_PORT and --host / --port
+override it. `--mcp` (or GRADIO_MCP_SERVER=True) also serves /edit, /plan and /run_workflow
+as MCP tools at /gradio_api/mcp/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from lego_demo.editor import BUILDERS, Editor, EditorConfig
+from lego_demo.errors import LegoError
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python app.py", description=__doc__.splitlines()[0])
+    p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                   help="address to bind (default 127.0.0.1, or $GRADIO_SERVER_NAME); 0.0.0.0 to share on a LAN")
+    p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+                   help="port (default 7860, or $GRADIO_SERVER_PORT)")
+    p.add_argument("--mcp", action="store_true", default=_env_flag("GRADIO_MCP_SERVER"),
+                   help="also serve the API as MCP tools (or set GRADIO_MCP_SERVER=True)")
+    p.add_argument("--builder", default="rule", choices=BUILDERS, help="default Builder (default: rule, offline)")
+    p.add_argument("--bricks", action="append", default=[], metavar="PATH.py",
+                   help="load extra bricks from this plugin file (repeatable)")
+    p.add_argument("--seed", type=int, default=0, help="seed for engines that use randomness")
+    p.add_argument("--concurrency", type=int, default=2,
+                   help="edits that may run at once across all sessions (default 2)")
+    return p
+
+
+def create_app(args: argparse.Namespace):
+    """(demo, launch kwargs) for these arguments; used by main() and by the tests."""
+    from lego_demo.ui import build_app, launch_options
+
+    editor = Editor.from_config(EditorConfig(plugins=list(args.bricks), builder=args.builder, seed=args.seed))
+    demo = build_app(editor)
+    demo.queue(default_concurrency_limit=max(1, args.concurrency))
+    return demo, launch_options(args.host, args.port, args.mcp)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        demo, options = create_app(args)
+    except LegoError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    demo.launch(**options)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

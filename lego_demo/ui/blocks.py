@@ -1,0 +1,367 @@
+"""The Gradio page: an editing view, the bricks table, the named API. Handlers are thin:
+they call Session methods (session.py) and render with views.py; errors go through
+errors.describe so people see a message, never a traceback."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import gradio as gr
+
+from ..editor import Editor
+from .api import make_api
+from .errors import describe
+from .examples import available_examples
+from .session import Editors, Event, Session, edit_events, read_editor_value, run_events
+from .views import (
+    bricks_markdown,
+    feedback_markdown,
+    gallery_items,
+    graph_image,
+    history_items,
+    problems_markdown,
+    step_line,
+    turn_status,
+)
+
+TITLE = "Lego-Edit — instruction-based image editing with typed bricks"
+GRAPH_REFRESH_S = 0.3  # re-draw the running graph at most this often (a draw takes ~0.2 s)
+
+CSS = """
+#lego-header h1 { margin-bottom: 0.2em; }
+#lego-header p { margin-top: 0; color: var(--body-text-color-subdued); }
+#lego-status { min-height: 2.5em; }
+#lego-run-btn, #lego-replan-btn { min-height: 44px; }
+#lego-history .grid-container { grid-template-columns: repeat(6, minmax(100px, 1fr)) !important; }
+#lego-steps .grid-container { grid-template-columns: repeat(4, minmax(100px, 1fr)) !important; }
+#lego-steps .caption-label, #lego-history .caption-label {
+    white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+    opacity: 0.95 !important; font-size: 0.8em; line-height: 1.25;
+}
+"""
+
+INTRO = (
+    "# Lego-Edit demo\n"
+    "Type what to change. The **Builder** reads the image and your instruction, explains its reasoning and "
+    "writes a **workflow** of bricks (segment → inpaint → …); the **Executor** runs it step by step. "
+    "Not what you wanted? Give **feedback** (e.g. “don't use RES”) and re-plan — steps that did not change "
+    "come from the cache. Paint on the image to restrict the edit to an area."
+)
+
+
+def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
+    editors = Editors(editor, default=getattr(editor, "_builder_name", "rule"))
+    registry = editors.registry
+
+    with gr.Blocks(title=title, fill_width=True) as demo:
+        state = gr.State(None)
+        feedback = gr.Textbox(  # rendered in the right column; made here so the examples can fill it
+            label="Feedback for the Builder", placeholder="e.g. don't use RES",
+            lines=1, max_lines=3, scale=4, elem_id="lego-feedback", render=False,
+        )
+        gr.Markdown(INTRO, elem_id="lego-header")
+        with gr.Tabs():
+            with gr.Tab("Edit", id="edit"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=1):
+                        image_in = gr.ImageMask(
+                            label="Input image — paint over an area to give a mask (optional)",
+                            type="numpy", image_mode="RGBA", format="png", height=460,
+                            sources=("upload", "clipboard"), transforms=(), layers=False,
+                            brush=gr.Brush(colors=["#ff3b30"], color_mode="fixed", default_size=28),
+                            elem_id="lego-input",
+                        )
+                        instruction = gr.Textbox(
+                            label="Instruction", placeholder="e.g. remove the red circle", lines=1, max_lines=3,
+                            elem_id="lego-instruction",
+                        )
+                        run_btn = gr.Button("▶ Plan & run", variant="primary", elem_id="lego-run-btn")
+                    with gr.Column(scale=1):
+                        result_img = gr.Image(label="Result", type="numpy", format="png", height=460,
+                                              interactive=False, elem_id="lego-result")
+                        status = gr.Markdown("", elem_id="lego-status")
+                        with gr.Row(equal_height=True):
+                            feedback.render()
+                            replan_btn = gr.Button("↻ Re-plan", scale=1, elem_id="lego-replan-btn")
+                        feedback_md = gr.Markdown(feedback_markdown(Session()), elem_id="lego-feedback-list")
+                examples = available_examples()
+                if examples:
+                    gr.Examples(
+                        examples=[[str(e.path), e.instruction, e.feedback] for e in examples],
+                        inputs=[image_in, instruction, feedback],
+                        label="Examples that run offline: pick one, press Plan & run "
+                              "(with feedback: press Re-plan afterwards)",
+                        examples_per_page=8, elem_id="lego-examples",
+                    )
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=2):
+                        graph = gr.Image(label="Workflow graph (grey pending · yellow running · green done · "
+                                               "blue cached · red failed)",
+                                         type="pil", interactive=False, height=300, elem_id="lego-graph")
+                    with gr.Column(scale=1):
+                        reasoning = gr.Textbox(label="Builder's reasoning", lines=8, max_lines=16,
+                                               interactive=False, elem_id="lego-reasoning")
+                gallery = gr.Gallery(label="Every step's outputs (step · brick · engine · time)", columns=4,
+                                     height="auto", object_fit="contain", elem_id="lego-steps")
+                with gr.Accordion("Workflow JSON — edit it and run it yourself", open=False, elem_id="lego-wf-acc"):
+                    with gr.Row(equal_height=False):
+                        with gr.Column(scale=3):
+                            code = gr.Code(label="Workflow (official Lego-Edit JSON)", language="json",
+                                           interactive=True, lines=16, max_lines=30, elem_id="lego-code")
+                        with gr.Column(scale=2):
+                            problems = gr.Markdown("", elem_id="lego-problems")
+                            run_wf_btn = gr.Button("▶ Run this workflow", elem_id="lego-run-wf-btn")
+                with gr.Accordion("History", open=True):
+                    history = gr.Gallery(label="Turns (click one to select it)", columns=6, height=300,
+                                         object_fit="contain", allow_preview=False, elem_id="lego-history")
+                    with gr.Row():
+                        use_btn = gr.Button("Use selected result as the new input", elem_id="lego-use-btn")
+                        undo_btn = gr.Button("↶ Undo", elem_id="lego-undo-btn")
+            with gr.Tab("Bricks", id="bricks"):
+                with gr.Row():
+                    builder_dd = gr.Dropdown(
+                        choices=editors.names, value=editors.default, label="Builder",
+                        info="'rule' is the offline Builder; others appear when configured.", scale=1,
+                    )
+                    gr.Markdown(
+                        "The Builder plans only with bricks that have an engine here. Engines are chosen by "
+                        "config and availability; the **active** one runs. Add a brick with "
+                        "`python app.py --bricks my_brick.py`.",
+                    )
+                gr.Markdown(bricks_markdown(registry), elem_id="lego-bricks")
+            with gr.Tab("API", id="api"):
+                gr.Markdown(_api_help())
+
+        # -- hidden API surface: named endpoints for gradio_client and MCP -------------------------
+        api = make_api(editors)
+        with gr.Row(visible=False):
+            a_image = gr.Image(type="numpy", label="image")
+            a_instruction = gr.Textbox(label="instruction")
+            a_mask = gr.Image(type="numpy", label="mask")
+            a_feedback = gr.Textbox(label="feedback", value="")
+            a_workflow_in = gr.Textbox(label="workflow")
+            a_result = gr.Image(type="numpy", format="png", label="result")
+            a_workflow = gr.Textbox(label="workflow JSON")
+            a_reasoning = gr.Textbox(label="reasoning")
+            a_declined = gr.Textbox(label="declined")
+            a_trace = gr.Textbox(label="trace JSON")
+            a_btns = [gr.Button(visible=False) for _ in range(3)]
+        a_btns[0].click(api["edit"], [a_image, a_instruction, a_mask, a_feedback],
+                        [a_result, a_workflow, a_reasoning], api_name="edit")
+        a_btns[1].click(api["plan"], [a_image, a_instruction, a_mask, a_feedback],
+                        [a_workflow, a_reasoning, a_declined], api_name="plan")
+        a_btns[2].click(api["run_workflow"], [a_image, a_workflow_in, a_mask],
+                        [a_result, a_trace], api_name="run_workflow")
+
+        # -- UI handlers ---------------------------------------------------------------------------
+        run_outputs = [state, reasoning, graph, code, problems, gallery, result_img, status, feedback_md,
+                       history, feedback]
+
+        def session_of(s: Session | None) -> Session:
+            return s if isinstance(s, Session) else Session(builder=editors.default)
+
+        def stream_run(session: Session, events: Iterator[Event], progress: gr.Progress,
+                       clear_feedback_box: bool = False) -> Iterator[dict]:
+            """Turn a stream of session events into page updates."""
+            workflow = None
+            steps: dict[int, str] = {}
+            lines: list[str] = []
+            last_draw = 0.0
+            yield {state: session, status: "Planning…", problems: "", feedback_md: feedback_markdown(session)}
+            try:
+                for ev in events:
+                    if ev.kind == "text":
+                        yield {reasoning: ev.payload}
+                    elif ev.kind == "plan":
+                        workflow = ev.payload.workflow
+                        steps = {s.number: "pending" for s in workflow.steps}
+                        last_draw = time.monotonic()
+                        yield {reasoning: ev.payload.reasoning, code: workflow.dumps(),
+                               graph: graph_image(workflow, registry, steps), status: "Running the workflow…",
+                               feedback_md: feedback_markdown(session)}
+                    elif ev.kind == "step":
+                        e = ev.payload
+                        steps[e.step] = e.status
+                        if e.status != "running":
+                            lines.append(step_line(e))
+                        progress((e.index - (e.status == "running"), e.total),
+                                 desc=f"step {e.step} · {e.brick} · {e.status}")
+                        now = time.monotonic()
+                        update: dict[Any, Any] = {status: "Running: " + (lines[-1] if lines else step_line(e))}
+                        if now - last_draw >= GRAPH_REFRESH_S:
+                            update[graph] = graph_image(workflow, registry, steps)
+                            last_draw = now
+                        yield update
+                    elif ev.kind == "return":
+                        turn = ev.payload
+                        final = {s: ("cached" if s in turn.cached else "done") for s in steps}
+                        update = {
+                            state: session, graph: graph_image(turn.workflow, registry, final),
+                            code: turn.workflow.dumps(), gallery: gallery_items(turn.run),
+                            result_img: turn.result_image, status: turn_status(turn),
+                            history: history_items(session), feedback_md: feedback_markdown(session),
+                        }
+                        if clear_feedback_box:
+                            update[feedback] = ""
+                        yield update
+            except Exception as exc:
+                msg = describe(exc)
+                gr.Warning(msg.plain(), title=msg.title)
+                update = {state: session, status: msg.markdown(), feedback_md: feedback_markdown(session)}
+                if workflow is not None and steps:
+                    update[graph] = graph_image(workflow, registry, steps)
+                if getattr(exc, "problems", None):
+                    update[problems] = problems_markdown(exc.problems)
+                yield update
+
+        def on_plan_run(s, editor_value, text, progress=gr.Progress()):
+            session = session_of(s)
+            try:
+                image, mask = read_editor_value(editor_value)
+                session.set_input(image, mask)
+                session.set_instruction(text)
+            except Exception as exc:
+                yield from _fail(session, exc)
+                return
+            yield from stream_run(session, edit_events(session, editors), progress)
+
+        def on_replan(s, editor_value, text, fb, progress=gr.Progress()):
+            session = session_of(s)
+            try:
+                image, mask = read_editor_value(editor_value)
+                session.set_input(image, mask)
+                session.set_instruction(text)
+            except Exception as exc:
+                yield from _fail(session, exc)
+                return
+            yield from stream_run(session, edit_events(session, editors, fb, replan=True), progress,
+                                  clear_feedback_box=True)
+
+        def on_run_workflow(s, editor_value, wf_text, progress=gr.Progress()):
+            session = session_of(s)
+            try:
+                image, mask = read_editor_value(editor_value)
+                session.set_input(image, mask)
+            except Exception as exc:
+                yield from _fail(session, exc)
+                return
+            yield from stream_run(session, run_events(session, editors, wf_text), progress)
+
+        def _fail(session: Session, exc: BaseException) -> Iterator[dict]:
+            msg = describe(exc)
+            gr.Warning(msg.plain(), title=msg.title)
+            out = {state: session, status: msg.markdown()}
+            if getattr(exc, "problems", None):
+                out[problems] = problems_markdown(exc.problems)
+            yield out
+
+        def on_validate(s, wf_text, editor_value):
+            session = session_of(s)
+            if not (wf_text or "").strip():
+                return ""
+            has_mask = session.mask is not None
+            try:
+                _, mask = read_editor_value(editor_value)
+                has_mask = mask is not None
+            except Exception:
+                pass
+            try:
+                _, checked = editors.get(session.builder).read_workflow(wf_text, has_mask=has_mask)
+            except Exception as exc:
+                return describe(exc).markdown()
+            if checked.ok:
+                fixed = f" (repaired: {'; '.join(checked.repairs)})" if checked.repairs else ""
+                return f"**Valid:** {len(checked.workflow.steps)} step(s){fixed}."
+            return problems_markdown(checked.problems)
+
+        def on_select(s, evt: gr.SelectData):
+            session = session_of(s)
+            turn = session.select(evt.index)
+            if turn is None:
+                return session, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return (session, f"Selected **{turn.title}** — {turn.summary()}.", turn.workflow.dumps(),
+                    turn.reasoning, graph_image(turn.workflow, registry,
+                                                {t.step: "cached" if t.cache_hit else "done" for t in turn.run.trace}))
+
+        def on_use(s):
+            session = session_of(s)
+            try:
+                image = session.use_result()
+            except Exception as exc:
+                msg = describe(exc)
+                gr.Warning(msg.plain(), title=msg.title)
+                return session, gr.skip(), msg.markdown(), feedback_markdown(session), gr.skip()
+            return (session, image, f"Turn {session.selected + 1}'s result is now the input. "
+                    "Type the next instruction.", feedback_markdown(session), "")
+
+        def on_undo(s):
+            session = session_of(s)
+            try:
+                what = session.undo()
+            except Exception as exc:
+                msg = describe(exc)
+                gr.Warning(msg.plain(), title=msg.title)
+                return (session, gr.skip(), msg.markdown(), feedback_markdown(session), gr.skip(),
+                        gr.skip(), gr.skip())
+            last = session.last
+            return (session, session.image, f"↶ Undid: {what}.", feedback_markdown(session),
+                    history_items(session), last.result_image if last else None, session.instruction)
+
+        def on_builder(s, name):
+            session = session_of(s)
+            session.builder = name
+            return session
+
+        common = {"show_progress_on": [result_img], "api_visibility": "private"}
+        run_btn.click(on_plan_run, [state, image_in, instruction], run_outputs, **common)
+        instruction.submit(on_plan_run, [state, image_in, instruction], run_outputs, **common)
+        replan_btn.click(on_replan, [state, image_in, instruction, feedback], run_outputs, **common)
+        feedback.submit(on_replan, [state, image_in, instruction, feedback], run_outputs, **common)
+        run_wf_btn.click(on_run_workflow, [state, image_in, code], run_outputs, **common)
+        quick = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
+        code.input(on_validate, [state, code, image_in], [problems], **quick)
+        history.select(on_select, [state], [state, status, code, reasoning, graph], **quick)
+        use_btn.click(on_use, [state], [state, image_in, status, feedback_md, instruction], **quick)
+        undo_btn.click(on_undo, [state], [state, image_in, status, feedback_md, history, result_img, instruction],
+                       **quick)
+        builder_dd.change(on_builder, [state, builder_dd], [state], **quick)
+    return demo
+
+
+def _api_help() -> str:
+    return """
+### Use it from code
+
+```python
+from gradio_client import Client, handle_file
+client = Client("http://127.0.0.1:7860/")
+image, workflow_json, reasoning = client.predict(
+    handle_file("photo.png"), "remove the red circle", api_name="/edit")
+workflow_json, reasoning, declined = client.predict(
+    handle_file("photo.png"), "make the blue square green", None, "don't use RES", api_name="/plan")
+image, trace_json = client.predict(handle_file("photo.png"), workflow_json, api_name="/run_workflow")
+```
+
+| endpoint | arguments | returns |
+|---|---|---|
+| `/edit` | image, instruction, mask = None, feedback = "" | result image, workflow JSON, reasoning |
+| `/plan` | image, instruction, mask = None, feedback = "" | workflow JSON (or ""), reasoning, declined reason (or "") |
+| `/run_workflow` | image, workflow JSON, mask = None | result image, trace JSON |
+
+Masks are images: white = the area to edit. Feedback is one item per line.
+Start the app with `--mcp` (or `GRADIO_MCP_SERVER=True`) to serve the same three functions as MCP tools
+at `/gradio_api/mcp/`.
+"""
+
+
+def launch_options(host: str, port: int | None, mcp: bool) -> dict:
+    return {
+        "server_name": host,
+        "server_port": port,
+        "mcp_server": mcp,
+        "css": CSS,
+        "theme": gr.themes.Soft(primary_hue="orange", secondary_hue="blue"),
+        "show_error": True,
+    }

@@ -1,0 +1,36 @@
+"""The app's examples: licence-clean images in assets/ with instructions that work offline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
+@dataclass(frozen=True)
+class Example:
+    image: str  # file name in assets/
+    instruction: str
+    feedback: str = ""  # what to send with "Re-plan" after the first run
+    note: str = ""
+
+    @property
+    def path(self) -> Path:
+        return ASSETS / self.image
+
+
+EXAMPLES = [
+    Example("scene.png", "remove the red circle", note="RES finds it, FASTINPAINT + INPAINT fill the hole"),
+    Example("scene.png", "make the blue square green", note="RES + RCM recolour"),
+    Example("chelsea.jpg", "turn it into a watercolor painting", note="STYLE on the whole image"),
+    Example("astronaut.jpg", "add text 'hello'", note="text rendered into the photo"),
+    Example("astronaut.jpg", "blur the background", note="SOS finds her, INVERSE + CBG blur the rest"),
+    Example("astronaut.jpg", "pixelate the face", note="RES finds the face (shipped face model), PIXELATE hides it"),
+    Example("coffee.jpg", "remove the reflection", "don't use RES",
+            note="the paper's feedback story: run, then Re-plan with the feedback"),
+]
+
+
+def available_examples() -> list[Example]:
+    return [e for e in EXAMPLES if e.path.is_file()]

@@ -1,0 +1,397 @@
+"""Per-browser-session state and the handler logic, with no Gradio in it (unit-testable).
+
+A `Session` holds one person's work: the current input image, the task (instruction +
+accumulated feedback + the last plan), the turns run so far and an undo stack. The shared
+`Editors` (one registry, one Executor and step cache, one Builder per name) are passed in, so
+two sessions never share state except the content-addressed step cache.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..builders.base import Plan
+from ..editor import BUILDERS, Editor
+from ..errors import BadInput, Declined, InvalidWorkflow
+from ..executor import RunResult, StepEvent
+from ..images import load_image
+from ..workflow import Workflow
+
+MAX_UNDO = 20
+
+
+class Editors:
+    """One Editor per Builder name, all sharing the registry, Executor and step cache."""
+
+    def __init__(self, base: Editor, default: str = "rule"):
+        self.base = base
+        self.default = default
+        self._by_name: dict[str, Editor] = {default: base}
+        self._lock = threading.Lock()
+
+    @property
+    def registry(self):
+        return self.base.registry
+
+    @property
+    def names(self) -> list[str]:
+        return list(dict.fromkeys([self.default, *BUILDERS]))
+
+    def get(self, name: str | None = None) -> Editor:
+        name = name or self.default
+        if name not in self.names:
+            raise BadInput(f"unknown builder {name!r}; available: {', '.join(self.names)}")
+        with self._lock:
+            if name not in self._by_name:
+                self._by_name[name] = Editor(self.base.registry, executor=self.base.executor, builder_name=name)
+            return self._by_name[name]
+
+
+# -- inputs ------------------------------------------------------------------------------------
+def read_editor_value(value: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(image, mask) from a gr.ImageEditor/ImageMask value (dict of background, layers,
+    composite as numpy arrays) or a plain image. The mask is every painted pixel of any layer;
+    None when nothing was painted."""
+    if value is None:
+        return None, None
+    if not isinstance(value, dict):
+        return load_image(value), None
+    background = value.get("background")
+    if background is None:
+        background = value.get("composite")
+    if background is None:
+        return None, None
+    image = load_image(_flatten_alpha(np.asarray(background)))
+    mask = None
+    for layer in value.get("layers") or []:
+        if layer is None:
+            continue
+        arr = np.asarray(layer)
+        painted = arr[..., 3] > 0 if arr.ndim == 3 and arr.shape[2] == 4 else (arr.reshape(arr.shape[:2] + (-1,)).max(axis=2) > 0)
+        if painted.shape != image.shape[:2]:
+            painted = _resize_mask(painted, image.shape[1], image.shape[0])
+        mask = painted if mask is None else (mask | painted)
+    if mask is not None and not mask.any():
+        mask = None
+    return image, mask
+
+
+def _flatten_alpha(arr: np.ndarray) -> np.ndarray:
+    """Editors hand back RGBA; a fully opaque image becomes RGB, a transparent one stays RGBA."""
+    if arr.ndim == 3 and arr.shape[2] == 4 and arr.dtype == np.uint8 and arr[..., 3].min() == 255:
+        return arr[..., :3]
+    return arr
+
+
+def _resize_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
+    from PIL import Image
+
+    im = Image.fromarray(mask.astype(np.uint8) * 255, "L").resize((width, height), Image.NEAREST)
+    return np.asarray(im) > 127
+
+
+def same_image(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+def parse_feedback(text: str | None) -> list[str]:
+    """Feedback box text: one item per non-empty line."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+# -- turns -------------------------------------------------------------------------------------
+@dataclass
+class Turn:
+    """One run: what went in, what the Builder (or the person) planned, what came out."""
+
+    number: int
+    instruction: str
+    feedback: list[str]
+    image: np.ndarray
+    mask: np.ndarray | None
+    reasoning: str
+    workflow: Workflow
+    run: RunResult
+    source: str = "plan"  # plan | replan | manual
+
+    @property
+    def result_image(self) -> np.ndarray | None:
+        for value in self.run.results:
+            if isinstance(value, np.ndarray) and value.dtype == np.uint8:
+                return value
+        for value in self.run.results:  # a mask result (e.g. "select the cat")
+            if isinstance(value, np.ndarray):
+                return np.where(value, 255, 0).astype(np.uint8)
+        return None
+
+    @property
+    def cached(self) -> list[int]:
+        return self.run.cached
+
+    @property
+    def executed(self) -> list[int]:
+        return self.run.executed
+
+    @property
+    def title(self) -> str:
+        what = self.instruction if self.source != "manual" else f"hand-edited workflow: {self.workflow.process}"
+        extra = f" + feedback: {'; '.join(self.feedback)}" if self.feedback else ""
+        return f"turn {self.number}: {what}{extra}"
+
+    def summary(self) -> str:
+        n = len(self.run.trace)
+        parts = [f"ran {n} step(s) in {self.run.seconds:.2f} s"]
+        if self.cached:
+            parts.append(f"re-used cached step(s) {', '.join(map(str, self.cached))}")
+        if self.executed:
+            parts.append(f"executed step(s) {', '.join(map(str, self.executed))}")
+        return "; ".join(parts)
+
+
+@dataclass
+class _Snapshot:
+    image: np.ndarray | None
+    mask: np.ndarray | None
+    instruction: str
+    feedback: list[str]
+    plan: Plan | None
+    turns: int
+    what: str
+
+
+@dataclass
+class Session:
+    """One browser session's state. Every method that changes it is a plain function of its
+    arguments, so the whole flow is testable without Gradio."""
+
+    builder: str = "rule"
+    image: np.ndarray | None = None
+    mask: np.ndarray | None = None
+    instruction: str = ""
+    feedback: list[str] = field(default_factory=list)
+    plan: Plan | None = None
+    turns: list[Turn] = field(default_factory=list)
+    selected: int | None = None  # index into turns picked in the history
+    undo_stack: list[_Snapshot] = field(default_factory=list)
+
+    # -- the task ------------------------------------------------------------------------------
+    def set_input(self, image: np.ndarray | None, mask: np.ndarray | None = None) -> None:
+        if image is None:
+            raise BadInput("upload an image first (or pick an example)")
+        if not same_image(image, self.image):
+            self._new_task()
+        self.image, self.mask = image, mask
+
+    def set_instruction(self, instruction: str) -> str:
+        instruction = (instruction or "").strip()
+        if not instruction:
+            raise BadInput("type an instruction first, e.g. \"remove the red circle\"")
+        if instruction != self.instruction:
+            self._new_task()
+        self.instruction = instruction
+        return instruction
+
+    def _new_task(self) -> None:
+        """A new image or instruction starts a new task: feedback and the plan belong to the old one."""
+        self.feedback = []
+        self.plan = None
+
+    def add_feedback(self, text: str | None) -> list[str]:
+        new = [f for f in parse_feedback(text) if f not in self.feedback]
+        self.feedback.extend(new)
+        return new
+
+    def clear_feedback(self) -> None:
+        self.feedback = []
+
+    # -- planning and running -------------------------------------------------------------------
+    def make_plan(self, editors: Editors, on_text: Callable[[str], None] | None = None) -> Plan:
+        """Plan the current task (instruction + all feedback, previous plan as context)."""
+        if self.image is None:
+            raise BadInput("upload an image first (or pick an example)")
+        if not self.instruction:
+            raise BadInput("type an instruction first, e.g. \"remove the red circle\"")
+        editor = editors.get(self.builder)
+        plan = editor.plan(self.instruction, self.image, self.mask, feedback=list(self.feedback),
+                           previous=self.plan, on_text=on_text)
+        if plan.workflow is not None:
+            self.plan = plan  # a declined plan keeps the last good one as context
+        if plan.workflow is None:
+            raise Declined(f"the {editor.builder.name} Builder declined: {plan.declined}")
+        if plan.problems:
+            raise InvalidWorkflow(plan.problems)
+        return plan
+
+    def run_workflow(self, editors: Editors, workflow: Workflow | str, reasoning: str = "",
+                     source: str = "plan", on_progress: Callable[[StepEvent], None] | None = None,
+                     before: _Snapshot | None = None) -> Turn:
+        """Run a workflow on the current input; a successful run becomes a turn (undoable)."""
+        if self.image is None:
+            raise BadInput("upload an image first (or pick an example)")
+        before = before or self._snapshot(f"turn {len(self.turns) + 1}")
+        editor = editors.get(self.builder)
+        if not isinstance(workflow, Workflow):
+            workflow = check_workflow(editor, workflow, has_mask=self.mask is not None)
+        result = editor.run(workflow, self.image, self.mask, on_progress=on_progress)
+        self._push_undo(before)
+        turn = Turn(
+            number=len(self.turns) + 1,
+            instruction=self.instruction or workflow.process,
+            feedback=list(self.feedback),
+            image=self.image,
+            mask=self.mask,
+            reasoning=reasoning,
+            workflow=result.workflow,
+            run=result,
+            source=source,
+        )
+        self.turns.append(turn)
+        self.selected = len(self.turns) - 1
+        return turn
+
+    def edit(self, editors: Editors, on_text: Callable[[str], None] | None = None,
+             on_plan: Callable[[Plan], None] | None = None,
+             on_progress: Callable[[StepEvent], None] | None = None, source: str = "plan",
+             before: _Snapshot | None = None) -> Turn:
+        before = before or self._snapshot(f"turn {len(self.turns) + 1}")  # undo also forgets this plan
+        plan = self.make_plan(editors, on_text=on_text)
+        if on_plan is not None:
+            on_plan(plan)
+        return self.run_workflow(editors, plan.workflow, reasoning=plan.reasoning, source=source,
+                                 on_progress=on_progress, before=before)
+
+    def replan(self, editors: Editors, feedback_text: str | None, **callbacks) -> Turn:
+        """Add feedback (accumulated for this task) and plan again with the previous plan as
+        context; unchanged steps come from the step cache. Undo forgets the feedback too."""
+        before = self._snapshot(f"turn {len(self.turns) + 1} (re-plan)")
+        if not self.add_feedback(feedback_text) and not self.feedback:
+            raise BadInput("type feedback first, e.g. \"don't use RES\", then press Re-plan")
+        return self.edit(editors, source="replan", before=before, **callbacks)
+
+    # -- history -------------------------------------------------------------------------------
+    @property
+    def last(self) -> Turn | None:
+        return self.turns[-1] if self.turns else None
+
+    def select(self, index: int | None) -> Turn | None:
+        if index is None or not 0 <= index < len(self.turns):
+            return None
+        self.selected = index
+        return self.turns[index]
+
+    def use_result(self, index: int | None = None) -> np.ndarray:
+        """Make a turn's result (default: the selected or last one) the new input image."""
+        index = self.selected if index is None else index
+        if index is None or not 0 <= index < len(self.turns):
+            raise BadInput("run an edit first: there is no result to use yet")
+        result = self.turns[index].result_image
+        if result is None:
+            raise BadInput(f"turn {index + 1} has no image result to use")
+        self._push_undo(self._snapshot(f"use turn {index + 1} as input"))
+        self.image, self.mask = result, None
+        self._new_task()
+        return result
+
+    def undo(self) -> str:
+        """Go back to the state before the last turn or 'use as input'; says what was undone."""
+        if not self.undo_stack:
+            raise BadInput("nothing to undo")
+        snap = self.undo_stack.pop()
+        self.image, self.mask = snap.image, snap.mask
+        self.instruction, self.feedback, self.plan = snap.instruction, list(snap.feedback), snap.plan
+        del self.turns[snap.turns:]
+        self.selected = len(self.turns) - 1 if self.turns else None
+        return snap.what
+
+    def _snapshot(self, what: str) -> _Snapshot:
+        return _Snapshot(self.image, self.mask, self.instruction, list(self.feedback), self.plan,
+                         len(self.turns), what)
+
+    def _push_undo(self, snapshot: _Snapshot) -> None:
+        self.undo_stack.append(snapshot)
+        del self.undo_stack[:-MAX_UNDO]
+
+
+def check_workflow(editor: Editor, source: Any, has_mask: bool, banned: Sequence[str] = ()) -> Workflow:
+    """Parse + validate a workflow text; InvalidWorkflow lists each problem by step and field."""
+    if isinstance(source, str) and not source.strip():
+        raise BadInput("the workflow box is empty: plan an edit first or paste a workflow JSON")
+    _, checked = editor.read_workflow(source, banned=banned, has_mask=has_mask)
+    if not checked.ok:
+        raise InvalidWorkflow(checked.problems)
+    return checked.workflow
+
+
+# -- streaming callbacks into a generator ---------------------------------------------------------
+@dataclass
+class Event:
+    kind: str  # text | plan | step | turn
+    payload: Any
+
+
+def stream(work: Callable[[Callable[[str, Any], None]], Any]) -> Iterator[Event]:
+    """Run `work(emit)` in a thread and yield each `emit(kind, payload)` as it happens, so a
+    Gradio generator handler can update the page per streamed token and per step. The work's
+    return value comes last as Event("return", value); its exception is re-raised here."""
+    events: queue.Queue = queue.Queue()
+    done = object()
+
+    def emit(kind: str, payload: Any) -> None:
+        events.put(Event(kind, payload))
+
+    def target() -> None:
+        try:
+            events.put(Event("return", work(emit)))
+        except BaseException as exc:  # handed to the caller's thread
+            events.put(Event("raise", exc))
+        finally:
+            events.put(done)
+
+    threading.Thread(target=target, name="lego-ui-work", daemon=True).start()
+    while True:
+        event = events.get()
+        if event is done:
+            return
+        if event.kind == "raise":
+            raise event.payload
+        yield event
+
+
+def edit_events(session: Session, editors: Editors, feedback: str | None = None,
+                replan: bool = False) -> Iterator[Event]:
+    """Session.edit (or .replan with `feedback`), streamed: text (reasoning so far), plan,
+    step (StepEvent), return (Turn)."""
+    def work(emit):
+        reasoning: list[str] = []
+
+        def on_text(chunk: str) -> None:
+            reasoning.append(chunk)
+            emit("text", "".join(reasoning))
+
+        callbacks = {"on_text": on_text, "on_plan": lambda p: emit("plan", p),
+                     "on_progress": lambda e: emit("step", e)}
+        if replan:
+            return session.replan(editors, feedback, **callbacks)
+        return session.edit(editors, **callbacks)
+
+    return stream(work)
+
+
+def run_events(session: Session, editors: Editors, workflow: str) -> Iterator[Event]:
+    """Session.run_workflow on a hand-edited workflow, streamed."""
+    def work(emit):
+        editor = editors.get(session.builder)
+        wf = check_workflow(editor, workflow, has_mask=session.mask is not None)
+        emit("plan", Plan(reasoning="(workflow edited by hand)", workflow=wf))
+        return session.run_workflow(editors, wf, reasoning="(workflow edited by hand)", source="manual",
+                                    on_progress=lambda e: emit("step", e))
+
+    return stream(work)

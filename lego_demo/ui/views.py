@@ -1,0 +1,164 @@
+"""What the page shows, computed from session objects: captions, problem lists, the bricks
+table, the graph image. Plain functions returning PIL images / strings (no Gradio)."""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+from collections.abc import Mapping
+
+import numpy as np
+from PIL import Image
+
+from ..executor import RunResult, StepEvent
+from ..images import to_pil
+from ..registry import Registry
+from ..workflow import Workflow
+from .session import Session, Turn
+
+GALLERY_MAX_SIDE = 384
+
+
+def caption(step: int, brick: str, engine: str, seconds: float, cached: bool, output: str = "",
+            extra: str = "") -> str:
+    """`step 2 · RES · grounding · 0.12 s · cached · mask`."""
+    text = f"step {step} · {brick} · {engine} · {seconds:.2f} s"
+    if cached:
+        text += " · cached"
+    if output:
+        text += f" · {output}"
+    if extra:
+        text += f" ({extra})"
+    return text
+
+
+def thumbnail(value: np.ndarray, max_side: int = GALLERY_MAX_SIDE) -> Image.Image:
+    im = to_pil(value)
+    im.thumbnail((max_side, max_side))
+    return im
+
+
+def gallery_items(run: RunResult) -> list[tuple[Image.Image, str]]:
+    """Every step's image and mask outputs, in run order, each captioned with its step."""
+    items = []
+    for t in run.trace:
+        outputs = run.values.get(t.step, {})
+        scalars = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k}: {str(v)[:60]}"
+                            for k, v in outputs.items() if not isinstance(v, np.ndarray))
+        for name, value in outputs.items():
+            if isinstance(value, np.ndarray):
+                items.append((thumbnail(value),
+                              caption(t.step, t.brick, t.engine, t.seconds, t.cache_hit, name, scalars)))
+    return items
+
+
+def problems_markdown(problems) -> str:
+    if not problems:
+        return ""
+    lines = [f"**{len(problems)} problem(s) in the workflow:**"]
+    lines += [f"- {html.escape(str(p))}" for p in problems]
+    return "\n".join(lines)
+
+
+def status_of(run: RunResult | None = None, events: Mapping[int, str] | None = None) -> dict[int, str]:
+    if run is not None:
+        return {t.step: "cached" if t.cache_hit else "done" for t in run.trace}
+    return dict(events or {})
+
+
+def graph_image(workflow: Workflow | None, registry: Registry, status: Mapping[int, str] | None = None,
+                width_px: int = 900) -> Image.Image | None:
+    if workflow is None:
+        return None
+    from ..graph import render_png
+
+    try:
+        png = render_png(workflow, registry, status=status, width_px=width_px)
+    except Exception:  # a graph that cannot be drawn must not hide the result
+        return None
+    return Image.open(io.BytesIO(png)).convert("RGB")
+
+
+def step_line(event: StepEvent) -> str:
+    if event.status == "running":
+        return f"step {event.step} ({event.index}/{event.total}) · {event.brick} · {event.engine} · running…"
+    extra = f" — {event.error}" if event.error else ""
+    return (f"step {event.step} ({event.index}/{event.total}) · {event.brick} · {event.engine} · "
+            f"{event.status} in {event.seconds:.2f} s{extra}")
+
+
+def turn_status(turn: Turn) -> str:
+    h, w = turn.image.shape[:2]
+    bricks = " → ".join(f"{s.number} {s.brick}" for s in turn.workflow.steps)
+    lines = [f"**Done — {html.escape(turn.title)}.** {turn.summary().capitalize()}.",
+             f"Workflow: {bricks}. Input: {w}×{h} image" + (" + your mask." if turn.mask is not None else ".")]
+    if turn.cached:
+        lines.append(f"Re-used from the step cache: step(s) {', '.join(map(str, turn.cached))} "
+                     "(shown blue in the graph, marked *cached* in the gallery).")
+    if turn.run.repairs:
+        lines.append("Repaired while reading the workflow: " + "; ".join(html.escape(r) for r in turn.run.repairs))
+    return "\n\n".join(lines)
+
+
+def feedback_markdown(session: Session) -> str:
+    if not session.feedback:
+        return "*No feedback yet. Tell the Builder what to change, e.g. “don't use RES”, then Re-plan.*"
+    items = "\n".join(f"{i}. {html.escape(f)}" for i, f in enumerate(session.feedback, 1))
+    return f"**Feedback for this task** (sent with every re-plan):\n{items}"
+
+
+def history_items(session: Session) -> list[tuple[Image.Image, str]]:
+    items = []
+    for turn in session.turns:
+        image = turn.result_image
+        if image is not None:
+            items.append((thumbnail(image, 256), turn.title))
+    return items
+
+
+def trace_json(run: RunResult) -> str:
+    return json.dumps(run.trace_json(), indent=2, ensure_ascii=False, default=str)
+
+
+# -- the Bricks tab -----------------------------------------------------------------------------
+def bricks_markdown(registry: Registry) -> str:
+    """One table row per brick, from registry.to_json(): what it takes, gives, and runs on here."""
+    rows = [
+        "| brick | inputs → outputs | engines here | constraint for the Builder |",
+        "|---|---|---|---|",
+    ]
+    for b in registry.to_json():
+        ins = ", ".join(f"{n}: {i['type']}{'?' if i['optional'] else ''}" for n, i in b["inputs"].items())
+        outs = ", ".join(f"{n}: {t}" for n, t in b["outputs"].items())
+        rows.append(
+            f"| **{b['name']}** <small>({b['kind']})</small><br><small>{_cell(b['summary'])}</small> "
+            f"| {_cell(ins)} → {_cell(outs)} "
+            f"| {_engines_cell(registry, b)} | {_cell(b['constraint'])} |"
+        )
+    n_ok = sum(1 for b in registry.to_json() if any(e["available"] for e in b["engines"]))
+    head = (f"**{n_ok} of {len(registry.to_json())} bricks can run on this machine.** The Builder only plans "
+            "bricks that can run; the others need a model engine (see README, 'Model engines'). "
+            "Aliases such as `FLUX-FILL` for `FILL` are accepted in workflows.\n\n")
+    return head + "\n".join(rows)
+
+
+def _engines_cell(registry: Registry, b: dict) -> str:
+    if not b["engines"]:
+        return "**none here** — needs a model engine"
+    try:
+        active = registry.choose_engine(registry.get(b["name"])).name
+    except Exception:
+        active = None
+    parts = []
+    for e in b["engines"]:
+        if e["available"]:
+            mark = "**active**" if e["name"] == active else "available"
+            parts.append(f"{mark} `{e['name']}` ({e['kind']})")
+        else:
+            parts.append(f"unavailable `{e['name']}` ({e['kind']}): {_cell(e['reason'] or '?')}")
+    return "<br>".join(parts)
+
+
+def _cell(text: str) -> str:
+    return html.escape(str(text)).replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,357 @@
+"""The app's session logic without a browser: inputs from the image editor, planning with
+accumulated feedback, cache re-use on re-plan, hand-edited workflows, history and undo,
+error messages, and the views (captions, bricks table)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from lego_demo.builders.base import Plan, PlanRequest
+from lego_demo.editor import Editor, EditorConfig
+from lego_demo.errors import BadInput, Declined, InvalidWorkflow, StepError
+from lego_demo.synthetic import make_scene
+from lego_demo.ui.errors import describe
+from lego_demo.ui.examples import EXAMPLES, available_examples
+from lego_demo.ui.session import Editors, Session, edit_events, read_editor_value, run_events, stream
+from lego_demo.ui.views import bricks_markdown, gallery_items, history_items, problems_markdown
+from lego_demo.workflow import parse_workflow
+
+CAPTION_RE = re.compile(r"^step \d+ · [A-Z][A-Z0-9-]* · [\w.-]+ · \d+\.\d\d s( · cached)?( · \w+)?( \(.*\))?$")
+
+
+def _steps(*bricks_and_inputs) -> dict:
+    pipeline = []
+    for n, (brick, inputs, outputs) in enumerate(bricks_and_inputs, 1):
+        pipeline.append({"step": n, "model": brick, "input": inputs,
+                         "output": {k: f"step{n}[{k}]" for k in outputs}})
+    return pipeline
+
+
+class StubBuilder:
+    """Removes "the <object>" with RES → FASTINPAINT → INPAINT; honours "don't use X" by
+    dropping X (so "don't use INPAINT" keeps steps 1–2, which the cache then re-uses);
+    declines instructions starting with "decline"."""
+
+    name = "stub"
+
+    def __init__(self):
+        self.calls: list[dict] = []
+
+    def plan(self, request: PlanRequest, feedback=(), previous=None, on_text=None) -> Plan:
+        self.calls.append({"instruction": request.instruction, "feedback": list(feedback),
+                           "previous": previous, "has_mask": request.has_mask})
+        if on_text is not None:
+            on_text("Thinking about ")
+            on_text(request.instruction)
+        if request.instruction.startswith("decline"):
+            return Plan(reasoning="no", declined="cannot do that with these bricks")
+        banned = {f.split("use", 1)[1].strip().upper() for f in feedback if "don't use" in f}
+        target = request.instruction.replace("remove the ", "")
+        steps = [
+            ("RES", {"image": "init[image]", "prompt": target}, ["mask", "image"]),
+            ("FASTINPAINT", {"image": "init[image]", "mask": "step1[mask]"}, ["image", "score"]),
+        ]
+        if "INPAINT" not in banned:
+            steps.append(("INPAINT", {"image": "init[image]", "mask": "step1[mask]",
+                                      "preimage": "step2[image]", "score": "step2[score]"}, ["image"]))
+        pipeline = _steps(*steps)
+        pipeline.append({"result": f"[step{len(steps)}[image]]"})
+        wf = parse_workflow({"process": request.instruction, "pipeline": pipeline}).workflow
+        return Plan(reasoning=f"remove {target}", workflow=wf)
+
+
+@pytest.fixture(scope="module")
+def base_editor() -> Editor:
+    return Editor.from_config(EditorConfig())
+
+
+@pytest.fixture
+def stub() -> StubBuilder:
+    return StubBuilder()
+
+
+@pytest.fixture
+def editors(base_editor, stub) -> Editors:
+    # a fresh Executor cache per test so cache assertions do not depend on test order
+    from lego_demo.executor import Executor, StepCache
+
+    editor = Editor(base_editor.registry, builder=stub, executor=Executor(base_editor.registry, cache=StepCache()))
+    return Editors(editor)
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return make_scene(320, 240, objects=[("red", "circle", (80, 120), 40), ("blue", "square", (220, 120), 40)],
+                      seed=1)
+
+
+def _session(scene, instruction="remove the red circle") -> Session:
+    s = Session()
+    s.set_input(scene.image, None)
+    s.set_instruction(instruction)
+    return s
+
+
+# -- inputs from gr.ImageMask --------------------------------------------------------------------
+def test_read_editor_value_mask_from_painted_layer():
+    bg = np.zeros((40, 50, 4), np.uint8)
+    bg[..., :3] = 120
+    bg[..., 3] = 255
+    layer = np.zeros((40, 50, 4), np.uint8)
+    layer[5:15, 10:20] = (255, 59, 48, 255)
+    image, mask = read_editor_value({"background": bg, "layers": [layer], "composite": bg})
+    assert image.shape == (40, 50, 3)  # opaque RGBA becomes RGB
+    assert mask.dtype == bool and mask.shape == (40, 50)
+    assert mask.sum() == 100 and mask[5:15, 10:20].all()
+
+
+def test_read_editor_value_without_strokes_or_image():
+    bg = np.full((20, 30, 4), 255, np.uint8)
+    empty = np.zeros((20, 30, 4), np.uint8)
+    image, mask = read_editor_value({"background": bg, "layers": [empty], "composite": bg})
+    assert image.shape == (20, 30, 3) and mask is None
+    assert read_editor_value(None) == (None, None)
+    assert read_editor_value({"background": None, "layers": [], "composite": None}) == (None, None)
+
+
+def test_read_editor_value_resizes_a_layer_of_another_size():
+    bg = np.full((40, 60, 4), 255, np.uint8)
+    layer = np.zeros((20, 30, 4), np.uint8)
+    layer[:, :15, 3] = 255  # left half painted
+    _, mask = read_editor_value({"background": bg, "layers": [layer], "composite": bg})
+    assert mask.shape == (40, 60)
+    assert mask[:, :30].all() and not mask[:, 30:].any()
+
+
+# -- the task: instruction, feedback, plan -----------------------------------------------------------
+def test_plan_and_run_records_a_turn(editors, stub, scene):
+    s = _session(scene)
+    turn = s.edit(editors)
+    assert turn.number == 1 and [t.brick for t in turn.run.trace] == ["RES", "FASTINPAINT", "INPAINT"]
+    assert turn.result_image is not None and turn.result_image.shape == scene.image.shape
+    assert not np.array_equal(turn.result_image, scene.image)  # a real edit, not a copy
+    assert s.plan is not None and s.plan.workflow is not None
+    assert stub.calls[-1]["feedback"] == [] and stub.calls[-1]["previous"] is None
+
+
+def test_replan_sends_accumulated_feedback_and_previous_plan_and_reuses_cache(editors, stub, scene):
+    s = _session(scene)
+    first = s.edit(editors)
+    assert first.cached == []
+    second = s.replan(editors, "don't use INPAINT")
+    call = stub.calls[-1]
+    assert call["feedback"] == ["don't use INPAINT"]
+    assert call["previous"] is not None and call["previous"].workflow.steps[0].brick == "RES"
+    assert "INPAINT" not in [t.brick for t in second.run.trace]
+    assert second.cached == [1, 2] and second.executed == []  # both kept steps come from the cache
+    s.add_feedback("be careful\ndon't use INPAINT")  # duplicates are not added twice
+    assert s.feedback == ["don't use INPAINT", "be careful"]
+
+
+def test_new_instruction_or_image_starts_a_new_task(scene):
+    s = _session(scene)
+    s.add_feedback("don't use RES")
+    s.plan = Plan(reasoning="x")
+    s.set_instruction("remove the red circle")  # same text: same task
+    assert s.feedback == ["don't use RES"] and s.plan is not None
+    s.set_instruction("remove the blue square")
+    assert s.feedback == [] and s.plan is None
+    s.add_feedback("don't use RES")
+    s.set_input(scene.background, None)
+    assert s.feedback == []
+
+
+def test_declined_plan_is_an_error_the_session_survives(editors, scene):
+    s = _session(scene)
+    s.edit(editors)
+    good_plan = s.plan
+    s.set_instruction("decline this please")
+    with pytest.raises(Declined) as info:
+        s.edit(editors)
+    assert "cannot do that with these bricks" in str(info.value)
+    assert len(s.turns) == 1 and s.turns[0].result_image is not None
+    assert s.plan is None or s.plan is good_plan
+    msg = describe(info.value)
+    assert msg.level == "warning" and "Traceback" not in msg.markdown()
+
+
+def test_missing_image_or_instruction_is_bad_input(editors, scene):
+    s = Session()
+    with pytest.raises(BadInput, match="upload an image"):
+        s.set_input(None)
+    s.set_input(scene.image)
+    with pytest.raises(BadInput, match="instruction"):
+        s.set_instruction("   ")
+    with pytest.raises(BadInput, match="instruction"):
+        s.make_plan(editors)
+
+
+# -- hand-edited workflows -------------------------------------------------------------------------
+def test_hand_edited_workflow_runs(editors, scene):
+    s = _session(scene)
+    text = """{"process": "cut out the blue square", "pipeline": [
+      {"step": 1, "model": "RES", "input": {"image": "init[image]", "prompt": "blue square"},
+       "output": {"mask": "step1[mask]", "image": "step1[image]"}},
+      {"step": 2, "model": "FASTINPAINT", "input": {"image": "init[image]", "mask": "step1[mask]"},
+       "output": {"image": "step2[image]", "score": "step2[score]"}},,
+      {"result": "[step2[image]]"}]}"""  # a doubled comma: repaired, not refused
+    events = list(run_events(s, editors, text))
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "plan" and kinds[-1] == "return" and "step" in kinds
+    turn = events[-1].payload
+    assert turn.source == "manual" and [t.brick for t in turn.run.trace] == ["RES", "FASTINPAINT"]
+
+
+def test_invalid_workflow_lists_problems_per_step(editors, scene):
+    s = _session(scene)
+    text = """{"process": "x", "pipeline": [
+      {"step": 1, "model": "RES", "input": {"image": "init[image]"}, "output": {"mask": "step1[mask]"}},
+      {"step": 2, "model": "NOPE", "input": {"image": "step1[image]"}, "output": {"image": "step2[image]"}},
+      {"result": "[step2[image]]"}]}"""
+    with pytest.raises(InvalidWorkflow) as info:
+        list(run_events(s, editors, text))
+    texts = [str(p) for p in info.value.problems]
+    assert any(t.startswith("step 1 (RES)") and "prompt" in t for t in texts), texts
+    assert any(t.startswith("step 2") and "NOPE" in t for t in texts), texts
+    md = problems_markdown(info.value.problems)
+    assert md.count("\n- ") == len(texts)
+    msg = describe(info.value)
+    assert msg.problems == texts
+    assert s.turns == []
+
+
+def test_empty_workflow_box_is_bad_input(editors, scene):
+    s = _session(scene)
+    with pytest.raises(BadInput, match="empty"):
+        list(run_events(s, editors, "  "))
+
+
+# -- history -----------------------------------------------------------------------------------------
+def test_use_result_as_input_and_undo(editors, scene):
+    s = _session(scene)
+    turn = s.edit(editors)
+    s.add_feedback("keep the shadow")
+    new_input = s.use_result()
+    assert np.array_equal(new_input, turn.result_image) and np.array_equal(s.image, turn.result_image)
+    assert s.feedback == [] and s.plan is None  # a new input starts a new task
+    assert s.undo() == "use turn 1 as input"
+    assert np.array_equal(s.image, scene.image) and s.feedback == ["keep the shadow"]
+    assert len(s.turns) == 1
+    assert s.undo() == "turn 1"  # undoing the turn itself
+    assert s.turns == [] and s.plan is None
+    with pytest.raises(BadInput, match="nothing to undo"):
+        s.undo()
+
+
+def test_undo_a_replan_forgets_its_feedback(editors, scene):
+    s = _session(scene)
+    s.edit(editors)
+    first_plan = s.plan
+    s.replan(editors, "don't use INPAINT")
+    assert s.feedback == ["don't use INPAINT"] and len(s.turns) == 2
+    assert s.undo() == "turn 2 (re-plan)"
+    assert s.feedback == [] and s.plan is first_plan and len(s.turns) == 1
+    with pytest.raises(BadInput, match="type feedback"):
+        s.replan(editors, "  ")
+
+
+def test_use_result_without_a_turn_is_bad_input(scene):
+    with pytest.raises(BadInput, match="no result"):
+        _session(scene).use_result()
+
+
+def test_select_picks_the_turn_to_reuse(editors, scene):
+    s = _session(scene)
+    first = s.edit(editors)
+    s.set_instruction("remove the blue square")
+    s.edit(editors)
+    assert s.select(0) is first and s.select(7) is None and s.selected == 0
+    assert np.array_equal(s.use_result(), first.result_image)
+    assert len(history_items(s)) == 2
+
+
+def test_two_sessions_do_not_share_state(editors, stub, scene):
+    a, b = _session(scene), _session(scene, "remove the blue square")
+    a.add_feedback("don't use INPAINT")
+    a.edit(editors)
+    b.edit(editors)
+    assert stub.calls[-1]["feedback"] == [] and stub.calls[-1]["instruction"] == "remove the blue square"
+    assert len(a.turns) == 1 and len(b.turns) == 1
+    assert a.turns[0].workflow.steps[0].inputs["prompt"] == "red circle"
+    assert b.turns[0].workflow.steps[0].inputs["prompt"] == "blue square"
+
+
+# -- streaming into a generator ----------------------------------------------------------------------
+def test_edit_events_stream_text_plan_steps_then_the_turn(editors, scene):
+    s = _session(scene)
+    events = list(edit_events(s, editors))
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "text" and events[1].payload == "Thinking about remove the red circle"
+    assert kinds.index("plan") < kinds.index("step") < kinds.index("return") == len(kinds) - 1
+    statuses = [(e.payload.step, e.payload.status) for e in events if e.kind == "step"]
+    assert statuses == [(1, "running"), (1, "done"), (2, "running"), (2, "done"), (3, "running"), (3, "done")]
+    assert events[-1].payload is s.last
+
+
+def test_stream_reraises_in_the_callers_thread():
+    def work(emit):
+        emit("text", "a")
+        raise StepError(2, "RES", "grounding", ValueError("boom"))
+
+    got = []
+    with pytest.raises(StepError, match="step 2"):
+        for e in stream(work):
+            got.append(e.kind)
+    assert got == ["text"]
+
+
+# -- views -------------------------------------------------------------------------------------------
+def test_gallery_captions_name_step_brick_engine_time_and_cache(editors, scene):
+    s = _session(scene)
+    first = s.edit(editors)
+    items = gallery_items(first.run)
+    assert len(items) >= 3
+    for _, cap in items:
+        assert CAPTION_RE.match(cap), cap
+    assert not any("cached" in cap for _, cap in items)
+    again = s.edit(editors)
+    caps = [cap for _, cap in gallery_items(again.run)]
+    assert caps and all(" · cached" in cap for cap in caps)
+    assert any(cap.startswith("step 2 · FASTINPAINT") and "score" in cap for cap in caps)
+
+
+def test_bricks_table_comes_from_the_registry(base_editor):
+    md = bricks_markdown(base_editor.registry)
+    listing = base_editor.registry.to_json()
+    for b in listing:
+        assert f"**{b['name']}**" in md
+    if any(not b["engines"] for b in listing):
+        assert "none here" in md
+    assert "**active**" in md
+
+
+def test_describe_internal_error_has_no_traceback():
+    msg = describe(RuntimeError("kaput"))
+    assert msg.level == "error" and "RuntimeError: kaput" in msg.text and "Traceback" not in msg.markdown()
+
+
+def test_examples_exist_and_are_small():
+    assert len(available_examples()) == len(EXAMPLES) >= 4
+    total = sum(e.path.stat().st_size for e in EXAMPLES if e.path.is_file())
+    assert total < 1_000_000
+    assert any(e.feedback == "don't use RES" for e in EXAMPLES)
+
+
+# -- with the real offline rule Builder ---------------------------------------------------------------
+def test_rule_builder_replan_reuses_cached_steps(base_editor, scene):
+    editors = Editors(base_editor)
+    s = _session(scene)
+    first = s.edit(editors)
+    assert "INPAINT" in [t.brick for t in first.run.trace]
+    second = s.replan(editors, "don't use INPAINT")
+    bricks = [t.brick for t in second.run.trace]
+    assert "INPAINT" not in bricks
+    assert second.cached, "the re-plan should re-use the unchanged segmentation step"
