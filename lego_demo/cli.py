@@ -24,6 +24,11 @@ def _common(top: bool) -> argparse.ArgumentParser:
                    help="load extra bricks from this plugin file (repeatable)")
     p.add_argument("--seed", type=int, default=default(0), help="seed for engines that use randomness")
     p.add_argument("--debug", action="store_true", default=default(False), help="show tracebacks")
+    p.add_argument("--config", default=default(None), metavar="PATH",
+                   help="lego.toml with [engines.BRICK] engine/model/... (default $LEGO_CONFIG; none = classical engines)")
+    p.add_argument("--engine", action="append", default=default([]), metavar="BRICK=ENGINE[:MODEL]",
+                   help="use this engine (and model) for a brick, e.g. FILL=diffusers-inpaint:/models/sd2-inpainting "
+                   "(repeatable; overrides the config file)")
     return p
 
 
@@ -68,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="OUT.jsonl")
 
     p = sub.add_parser("bench", parents=[common], help="measure quality, speed, memory (writes bench.json/md)")
-    p.add_argument("--suite", choices=("synthetic", "photos", "planning"), required=True)
+    p.add_argument("--suite", choices=("synthetic", "photos", "planning", "think"), required=True)
     p.add_argument("--quick", action="store_true", help="a small run (about 2 minutes at most)")
     p.add_argument("--instructions", help="JSONL file for the planning suite (default: tests/data/instructions.jsonl)")
     p.add_argument("--out", required=True)
@@ -80,13 +85,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feedback", action="append", default=[])
     p.add_argument("--builder", default="rule", choices=BUILDERS)
     _model_options(p)
+    p.add_argument("--think", type=int, default=3, metavar="N",
+                   help="Think-while-Edit: at most N turns of critique and refinement (1 = edit once)")
     p.add_argument("--out", required=True)
     return parser
 
 
 def _editor(args) -> Editor:
+    from .config import engine_settings, load_config
+
+    config = load_config(getattr(args, "config", None))
+    choice, options = engine_settings(config, list(getattr(args, "engine", [])))
     return Editor.from_config(
         EditorConfig(plugins=list(args.bricks), builder=getattr(args, "builder", "rule"), seed=args.seed,
+                     engine_choice=choice, engine_options=options,
                      model=getattr(args, "model", None), quant=getattr(args, "quant", None),
                      base_url=getattr(args, "base_url", None))
     )
@@ -230,25 +242,40 @@ def _plan_batch(editor: Editor, args) -> int:
 
 
 def cmd_edit(args) -> int:
+    from .critics.offline import OfflineCritic
+    from .errors import Declined
+    from .think import think_while_edit
+
     editor = _editor(args)
     notes: list[str] = []
     image, mask = _load_inputs(args, notes)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
-    plan = editor.plan(args.instruction, image, mask, feedback=args.feedback)
+
+    def show(turn) -> None:
+        if turn.plan is not None:
+            print(turn.plan.reasoning, file=sys.stderr)
+        c = turn.critique
+        if c is not None:
+            refine = f" — refine: {', '.join(c.feedback)}" if c.feedback else ""
+            print(f"turn {turn.index}: semantic {c.semantic:.1f}, quality {c.quality:.1f}{refine}", file=sys.stderr)
+
+    outcome = think_while_edit(editor, OfflineCritic(editor.registry), args.instruction, image, mask,
+                               feedback=args.feedback, max_turns=args.think, on_turn=show,
+                               on_progress=_print_progress)
+    best = outcome.best_turn
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "reasoning.txt").write_text(plan.reasoning + "\n", encoding="utf-8")
-    print(plan.reasoning, file=sys.stderr)
-    if plan.workflow is None or plan.problems:
-        from .errors import Declined
-
-        raise Declined(plan.declined or "; ".join(str(p) for p in plan.problems))
-    (out / "workflow.json").write_text(plan.workflow.dumps() + "\n", encoding="utf-8")
-    result = editor.run(plan.workflow, image, mask, on_progress=_print_progress)
-    write_run(out, result, editor.registry, plan=plan,
-              extra={"instruction": args.instruction, "feedback": args.feedback, "notes": notes, "seed": args.seed})
-    print(f"edited in {result.seconds:.2f} s; wrote {out}")
+    first = outcome.turns[0]
+    if first.plan is not None:
+        (out / "reasoning.txt").write_text(first.plan.reasoning + "\n", encoding="utf-8")
+    if best is None:  # the first turn failed: nothing to show
+        raise first.exception or Declined("the edit produced no image")
+    write_run(out, best.run, editor.registry, plan=best.plan,
+              extra={"instruction": args.instruction, "feedback": best.feedback, "notes": notes, "seed": args.seed,
+                     **outcome.to_json()})
+    print(f"edited in {sum(t.seconds for t in outcome.turns):.2f} s over {len(outcome.turns)} turn(s), "
+          f"best turn {best.index} ({outcome.stopped}); wrote {out}")
     return 0
 
 

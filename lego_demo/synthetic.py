@@ -34,9 +34,10 @@ BACKGROUNDS = ("stripes", "tiles", "checker", "gradient")
 class SceneObject:
     shape: str
     colour: str
-    mask: np.ndarray  # bool H×W, exact
+    mask: np.ndarray  # bool H×W, exact: the coloured fill
     centre: tuple[int, int]  # (x, y)
     size: int  # radius / half side in px
+    extent: np.ndarray | None = None  # fill + outline + drop shadow: all a removal must clear
 
     @property
     def name(self) -> str:
@@ -106,10 +107,14 @@ def make_scene(
     text: str | None = None,
     seed: int = 0,
     shading: bool = True,
+    outline: int = 0,
+    shadow: int = 0,
 ) -> Scene:
     """Build a scene. `objects` = [(colour, shape, (x, y), size)]; by default three shapes
     in the left, middle and right thirds. Shapes get a soft shading so recolouring has
-    structure to keep."""
+    structure to keep. `outline` draws a dark outline of that many px around each shape and
+    `shadow` a drop shadow offset by that many px: parts of the object that a colour-based
+    mask misses (see `SceneObject.extent`)."""
     rng = np.random.default_rng(seed)
     bg = background(background_kind, width, height, rng)
     if objects is None:
@@ -122,6 +127,16 @@ def make_scene(
     placed: list[SceneObject] = []
     for colour, shape, centre, size in objects:
         mask = shape_mask(shape, centre, size, width, height)
+        extent = mask.copy()
+        if shadow:
+            cast = shape_mask(shape, (centre[0] + shadow, centre[1] + shadow), size, width, height) & ~mask
+            img = np.where(cast[..., None], (img.astype(np.float32) * 0.45).astype(np.uint8), img)
+            extent |= cast
+        if outline:
+            k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * outline + 1, 2 * outline + 1))
+            ring = cv2.dilate(mask.astype(np.uint8), k).astype(bool) & ~mask
+            img = np.where(ring[..., None], np.uint8(25), img)
+            extent |= ring
         rgb = np.array(COLOURS[colour], np.float32)
         if shading:
             yy, xx = np.mgrid[0:height, 0:width]
@@ -132,8 +147,9 @@ def make_scene(
             fill = np.broadcast_to(rgb.astype(np.uint8), img.shape)
         img = np.where(mask[..., None], fill, img)
         for other in placed:  # a later object hides what it covers
-            other.mask &= ~mask
-        placed.append(SceneObject(shape, colour, mask, centre, size))
+            other.mask &= ~extent
+            other.extent &= ~extent
+        placed.append(SceneObject(shape, colour, mask, centre, size, extent))
     text_mask = None
     if text:
         layer = np.zeros((height, width), np.uint8)

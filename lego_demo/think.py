@@ -32,8 +32,12 @@ class Turn:
     plan: Plan | None = None
     run: Any = None  # RunResult
     critique: Critique | None = None
-    error: str | None = None
+    exception: LegoError | None = None  # why the turn failed, if it did
     seconds: float = 0.0
+
+    @property
+    def error(self) -> str | None:
+        return None if self.exception is None else str(self.exception)
 
     @property
     def result(self) -> np.ndarray | None:
@@ -93,7 +97,7 @@ def think_while_edit(
             turn.plan, turn.run = editor.edit(instruction, image, mask, feedback=gathered, previous=previous,
                                               on_progress=on_progress)
         except LegoError as exc:
-            turn.error = str(exc)
+            turn.exception = exc
         if turn.run is not None and turn.result is not None:
             turn.critique = critic.critique(image, turn.result, instruction, turn.plan, turn.run)
         turn.seconds = time.perf_counter() - t0
@@ -103,7 +107,7 @@ def think_while_edit(
         c = turn.critique
         if c is not None and (out.best is None or c.overall > out.turns[out.best].critique.overall):
             out.best = len(out.turns) - 1
-        if turn.error is not None:
+        if turn.exception is not None:
             out.stopped = f"turn {index} failed: {turn.error}"
             break
         if c is None:

@@ -13,7 +13,9 @@ from typing import Any
 
 import cv2
 import numpy as np
+from scipy.spatial import cKDTree
 
+from ..colours import parse_colour
 from ..errors import LegoError
 from ..imaging import rgb
 from ..registry import Registry
@@ -26,6 +28,8 @@ REMOVAL = {"INPAINT", "FASTINPAINT"}
 CHANGES = {"CBG": 10.0, "STYLE": 8.0, "ENV": 6.0, "POSE": 6.0, "FILL": 6.0, "TONE": 4.0, "BRIGHT": 4.0}
 KEEP_PSNR_DB = 40.0
 HUE_TOLERANCE_DEG = 20.0
+REMNANT_DELTA_E = 18.0  # a colour this far from every colour of the farther band is "not background"
+REMNANT_SHARE = 0.35
 
 
 def _hue_deg(lab_a: float, lab_b: float) -> float:
@@ -44,10 +48,8 @@ def _ring(mask: np.ndarray, width: int) -> np.ndarray:
 class OfflineCritic:
     name = "offline"
 
-    def __init__(self, registry: Registry, colour_of=None):
+    def __init__(self, registry: Registry):
         self.registry = registry
-        # (text) -> RGB of the colour it names, or None; the recolour brick's own table
-        self.colour_of = colour_of
 
     def critique(self, source, edited, instruction, plan=None, run=None) -> Critique:
         source, edited = rgb(source), rgb(edited)
@@ -56,9 +58,10 @@ class OfflineCritic:
         masks: list[np.ndarray] = []
         all_masked = True
         if run is not None:
+            drafts = self._drafts(run.workflow)
             for step in run.workflow.steps:
                 spec = self.registry.resolve(step.brick)
-                if spec is None or spec.kind != "edit":
+                if spec is None or spec.kind != "edit" or step.number in drafts:
                     continue
                 mask = self._value(run, step.inputs.get("mask"))
                 if mask is None or not same_size or mask.shape != source.shape[:2]:
@@ -82,6 +85,20 @@ class OfflineCritic:
         return self._score(instruction, checks)
 
     # -- helpers ----------------------------------------------------------------------------
+    @staticmethod
+    def _drafts(workflow) -> set[int]:
+        """Steps whose output is only a draft for another step (FASTINPAINT's pre-inpaint
+        image feeding INPAINT's `preimage`): the later step is judged instead."""
+        uses: dict[int, set[str]] = {}
+        for s in workflow.steps:
+            for name, ref in s.refs():
+                if ref.step is not None:
+                    uses.setdefault(ref.step, set()).add(name)
+        for ref in workflow.result:
+            if isinstance(ref, Ref) and ref.step is not None:
+                uses.setdefault(ref.step, set()).add("result")
+        return {n for n, names in uses.items() if names <= {"preimage", "score"}}
+
     @staticmethod
     def _value(run, ref) -> Any:
         if not isinstance(ref, Ref) or ref.step is None:
@@ -111,7 +128,8 @@ class OfflineCritic:
 
     def _colour(self, step, edited, mask) -> Check:
         prompt = str(step.inputs.get("prompt") or "")
-        target = self.colour_of(prompt) if self.colour_of else None
+        named = parse_colour(prompt)  # the recolour brick's own colour table
+        target = named.rgb if named else None
         if target is None:
             return Check(f"step {step.number} (RCM) colour", "semantic", True, None, "a named colour",
                          f"'{prompt}' names no colour the critic can measure (a material?)")
@@ -132,13 +150,7 @@ class OfflineCritic:
                      f"chroma {chroma:.0f} vs {chroma_want:.0f}", fix="stronger")
 
     def _removal(self, step, source, edited, mask, run) -> list[Check]:
-        checks = []
-        ring = _ring(mask, max(3, int(0.02 * max(mask.shape))))
-        if ring.any():
-            lab = _lab(edited)
-            gap = float(np.linalg.norm(lab[mask].mean(0) - lab[ring].mean(0)))
-            checks.append(Check(f"step {step.number} ({step.brick}) filled area matches its surroundings", "semantic",
-                                gap <= 15, gap, "<= 15 ΔE between hole and ring", fix="expand the mask"))
+        checks = [self._remnants(step, edited, mask)]
         finder = self._finder(run, step)
         if finder is not None:
             spec, prompt, old = finder
@@ -151,6 +163,33 @@ class OfflineCritic:
             checks.append(Check(f"'{prompt}' is no longer found where it was", "semantic", overlap < 0.3, overlap,
                                 "< 0.3 IoU with the removed mask", fix="expand the mask"))
         return checks
+
+    @staticmethod
+    def _remnants(step, edited, mask) -> Check:
+        """Did the mask miss part of the object (an outline, a shadow, a rim)? Just outside a
+        good mask lies background like the background a little farther out; remnants are
+        colours that the farther band does not have. Judged per direction, since a shadow
+        falls on one side."""
+        side = max(mask.shape)
+        inner = _ring(mask, max(3, int(0.008 * side)))
+        far = _ring(mask, int(0.05 * side)) & ~_ring(mask, int(0.03 * side))
+        name = f"step {step.number} ({step.brick}) left nothing of the object around its mask"
+        if inner.sum() < 20 or far.sum() < 20:
+            return Check(name, "semantic", True, None, "no surroundings to compare")
+        lab = _lab(edited)
+        ys, xs = np.nonzero(mask)
+        yy, xx = np.mgrid[0 : mask.shape[0], 0 : mask.shape[1]]
+        direction = ((np.arctan2(yy - ys.mean(), xx - xs.mean()) + np.pi) / (2 * np.pi) * 8).astype(int) % 8
+        worst = 0.0
+        for k in range(8):  # each direction against the background farther out in that direction
+            near, away = inner & (direction == k), far & (direction == k)
+            if near.sum() < 10 or away.sum() < 10:
+                continue
+            distance, _ = cKDTree(lab[away][:: max(1, int(away.sum()) // 2000)]).query(lab[near], k=1)
+            worst = max(worst, float((distance > REMNANT_DELTA_E).mean()))
+        return Check(name, "semantic", worst <= REMNANT_SHARE, worst,
+                     f"<= {REMNANT_SHARE:g} of the band just outside (any direction) in colours not seen farther out",
+                     fix="expand the mask")
 
     def _finder(self, run, step):
         """The RES step whose mask this removal used (directly or through mask steps)."""
