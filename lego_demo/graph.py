@@ -95,14 +95,26 @@ def render_png(
             colours.append(STATUS_COLOURS.get(status.get(data["step"], "pending"), "#f2f2f2"))
         else:
             colours.append(KIND_COLOURS.get(data["kind"], "#f4cccc"))
-    nx.draw_networkx_edges(
-        g, pos, ax=ax, arrows=True, arrowstyle="-|>", arrowsize=14, edge_color="#666666",
-        node_size=3200, connectionstyle="arc3,rad=0.06",
-    )
-    nx.draw_networkx_edge_labels(
-        g, pos, ax=ax, edge_labels=nx.get_edge_attributes(g, "label"), font_size=8,
-        font_color="#333333", bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
-    )
+    # neighbours in adjacent columns get straight arrows; an edge that skips columns arcs
+    # around the nodes between (alternating sides), so it never runs through them
+    layer = nx.get_node_attributes(g, "layer")
+    skips = [(u, v) for u, v in g.edges if abs(layer.get(v, 0) - layer.get(u, 0)) > 1]
+    for group, style in (
+        ([e for e in g.edges if e not in skips], "arc3,rad=0.0"),
+        (skips[0::2], "arc3,rad=-0.32"),
+        (skips[1::2], "arc3,rad=0.32"),
+    ):
+        if not group:
+            continue
+        nx.draw_networkx_edges(
+            g, pos, edgelist=group, ax=ax, arrows=True, arrowstyle="-|>", arrowsize=14, edge_color="#666666",
+            node_size=3200, connectionstyle=style,
+        )
+        nx.draw_networkx_edge_labels(
+            g, pos, edge_labels={e: g.edges[e]["label"] for e in group}, ax=ax, font_size=8,
+            font_color="#333333", connectionstyle=style,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+        )
     for (node, data), colour in zip(g.nodes(data=True), colours):
         x, y = pos[node]
         ax.text(
@@ -119,7 +131,7 @@ def render_png(
     ys = [p[1] for p in pos.values()]
     pad_x = max(0.15, (max(xs) - min(xs)) * 0.08)
     ax.set_xlim(min(xs) - pad_x, max(xs) + pad_x)
-    ax.set_ylim(min(ys) - 0.35, max(ys) + 0.25)
+    ax.set_ylim(min(ys) - 0.45, max(ys) + 0.45)
     ax.set_title(workflow.process[:90], fontsize=10)
     ax.axis("off")
     fig.tight_layout()
