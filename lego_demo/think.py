@@ -87,14 +87,14 @@ def think_while_edit(
     on_progress=None,
 ) -> ThinkResult:
     out = ThinkResult()
-    gathered, previous = list(feedback), None
+    gathered, previous, current = list(feedback), None, instruction
     for index in range(1, max(1, max_turns) + 1):
-        # the refinement travels as feedback, which every Builder reads; the critique's
-        # refined instruction is kept in the turn for people (and MLLM Builders see both)
-        turn = Turn(index, instruction, list(gathered))
+        # a critic's fixes travel as feedback (the offline critic: "expand the mask"), which
+        # every Builder reads; a model critic's refined instruction replaces the instruction
+        turn = Turn(index, current, list(gathered))
         t0 = time.perf_counter()
         try:
-            turn.plan, turn.run = editor.edit(instruction, image, mask, feedback=gathered, previous=previous,
+            turn.plan, turn.run = editor.edit(current, image, mask, feedback=gathered, previous=previous,
                                               on_progress=on_progress)
         except LegoError as exc:
             turn.exception = exc
@@ -125,6 +125,9 @@ def think_while_edit(
         if index == max_turns:
             out.stopped = f"turn budget of {max_turns} spent"
             break
-        gathered.extend(c.feedback)  # repeated fixes accumulate ("stronger" twice = +2)
+        if c.feedback:
+            gathered.extend(c.feedback)  # repeated fixes accumulate ("stronger" twice = +2)
+        else:
+            current = c.refined_instruction
         previous = turn.plan
     return out

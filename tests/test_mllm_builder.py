@@ -233,10 +233,10 @@ class Counting:
 
     def __init__(self, builder):
         self.texts: list[str] = []
-        self.real = builder._generate
+        self.real = builder.chat
 
-    def __call__(self, messages, image, on_text):
-        text = self.real(messages, image, on_text)
+    def __call__(self, messages, images, on_text=None):
+        text = self.real(messages, images, on_text)
         self.texts.append(text)
         return text
 
@@ -250,7 +250,7 @@ def test_tiny_random_qwen_loads_generates_and_declines(registry, image, tiny_qwe
                           max_new_tokens=12)
     assert manager.loaded() == []  # nothing before the first plan
     counting = Counting(builder)
-    monkeypatch.setattr(builder, "_generate", counting)
+    monkeypatch.setattr(builder, "chat", counting)
     streamed: list[str] = []
     plan = builder.plan(PlanRequest("remove the dog", image=image), on_text=streamed.append)
 

@@ -77,7 +77,7 @@ class MLLMBuilder:
         def generate(messages: list[dict], on_text: Callable[[str], None] | None = None) -> str:
             if self._generate_fn is not None:
                 return self._generate_fn(messages, on_text)
-            return self._generate(messages, request.image, on_text)
+            return self.chat(messages, [request.image] if request.image is not None else [], on_text)
 
         if self._generate_fn is None:
             self._loaded()  # load before the loop, so the notes are known
@@ -113,12 +113,14 @@ class MLLMBuilder:
         return manager.get(self._key(), lambda: load_mllm(self.model, **settings))
 
     # -- generation ---------------------------------------------------------------------------
-    def _generate(self, messages: list[dict], image: np.ndarray | None,
-                  on_text: Callable[[str], None] | None) -> str:
+    def chat(self, messages: list[dict], images: Sequence[np.ndarray],
+             on_text: Callable[[str], None] | None = None) -> str:
+        """One generation: backend-neutral messages whose {"type": "image"} parts take `images`
+        in order (the critic sends the source and the edited image)."""
         from transformers import TextIteratorStreamer
 
         model, processor = self._loaded()
-        images = [to_pil(image, self.max_image_side)] if image is not None else []
+        images = [to_pil(image, self.max_image_side) for image in images]
         chat = [_hf_turn(m) for m in messages]
         n_image_parts = sum(1 for m in chat for c in m["content"] if c.get("type") == "image")
         if n_image_parts != len(images):

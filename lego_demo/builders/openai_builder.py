@@ -103,17 +103,24 @@ class OpenAIBuilder:
         previous: Plan | None = None,
         on_text: Callable[[str], None] | None = None,
     ) -> Plan:
-        image_url = png_data_url(request.image, self.max_image_side) if request.image is not None else None
+        images = [request.image] if request.image is not None else []
 
         def generate(messages: list[dict], on_text: Callable[[str], None] | None = None) -> str:
             if self._generate_fn is not None:
                 return self._generate_fn(messages, on_text)
-            return self._complete(_openai_messages(messages, image_url), on_text)
+            return self.chat(messages, images, on_text)
 
         return plan_with_retries(
             self.registry, request, generate, feedback, previous, on_text,
             max_retries=self.max_retries, system_role=self.system_role, builder_name=self.name,
         )
+
+    def chat(self, messages: list[dict], images: Sequence[np.ndarray],
+             on_text: Callable[[str], None] | None = None) -> str:
+        """One completion: backend-neutral messages whose {"type": "image"} parts take `images`
+        in order, sent as PNG data URLs."""
+        urls = [png_data_url(image, self.max_image_side) for image in images]
+        return self._complete(_openai_messages(messages, urls), on_text)
 
     # -- the HTTP call --------------------------------------------------------------------------
     def _complete(self, messages: list[dict], on_text: Callable[[str], None] | None) -> str:
@@ -162,15 +169,17 @@ class OpenAIBuilder:
 
 
 # -- message and response shapes ---------------------------------------------------------------
-def _openai_messages(messages: list[dict], image_url: str | None) -> list[dict]:
+def _openai_messages(messages: list[dict], image_urls: Sequence[str]) -> list[dict]:
     out = []
+    urls = iter(image_urls)
     for m in messages:
         parts = []
         for c in m["content"]:
             if c.get("type") == "image":
-                if image_url is None:
-                    raise BadInput("the prompt has an image part but no image was given")
-                parts.append({"type": "image_url", "image_url": {"url": image_url}})
+                url = next(urls, None)
+                if url is None:
+                    raise BadInput("the prompt has more image parts than images given")
+                parts.append({"type": "image_url", "image_url": {"url": url}})
             else:
                 parts.append({"type": "text", "text": c["text"]})
         if m["role"] != "user" and all(p["type"] == "text" for p in parts):
