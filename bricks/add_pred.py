@@ -124,3 +124,67 @@ def _ground(image, phrase):
         return ground(image, phrase)
     except CannotDo as exc:
         raise CannotDo(f"ADD-PRED cannot place it relative to {phrase!r}: {exc}") from None
+
+
+# -- model engine: placement from a vision-language model ----------------------------------------
+PLACE_QUESTION = ("Where in this image should this be added: \"{prompt}\"? Answer with one bounding box "
+                  "in pixel coordinates as JSON: {{\"bbox_2d\": [x1, y1, x2, y2]}}")
+_NUMBER = r"-?\d+(?:\.\d+)?"
+_BOX = re.compile(rf"\[\s*({_NUMBER})\s*,\s*({_NUMBER})\s*,\s*({_NUMBER})\s*,\s*({_NUMBER})\s*\]")
+
+
+def parse_box(text: str, width: int, height: int, coords: str = "pixels") -> tuple[int, int, int, int] | None:
+    """The first [x1, y1, x2, y2] in a model's answer, in pixels of a width×height image.
+    coords: "pixels" (Qwen2.5-VL), "norm1000" (Qwen2-VL and others: 0–1000), "norm1" (0–1)."""
+    m = _BOX.search(text or "")
+    if not m:
+        return None
+    x1, y1, x2, y2 = (float(v) for v in m.groups())
+    if coords == "norm1000":
+        x1, x2, y1, y2 = x1 * width / 1000, x2 * width / 1000, y1 * height / 1000, y2 * height / 1000
+    elif coords == "norm1" or max(x1, y1, x2, y2) <= 1.0:
+        x1, x2, y1, y2 = x1 * width, x2 * width, y1 * height, y2 * height
+    x1, x2 = sorted((int(np.clip(round(x1), 0, width)), int(np.clip(round(x2), 0, width))))
+    y1, y2 = sorted((int(np.clip(round(y1), 0, height)), int(np.clip(round(y2), 0, height))))
+    if x2 - x1 < 2 or y2 - y1 < 2:
+        return None
+    return x1, y1, x2, y2
+
+
+def _vlm_check(options):
+    from lego_demo.diffusion import model_reason
+
+    return model_reason(options, "ADD-PRED", "vlm", ("torch", "transformers"), "config.json",
+                        example="Qwen/Qwen2.5-VL-7B-Instruct")
+
+
+@ADD_PRED.engine("vlm", kind="model", version="1", check=_vlm_check)
+def add_pred_vlm(ctx, image, prompt, mask=None):
+    """The VLM's box for the new object, as an ellipse inside it (and inside `mask`)."""
+    from lego_demo.diffusion import ask_vlm, work_size
+
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise BadInput("ADD-PRED needs a prompt saying what to add")
+    h, w = image.shape[:2]
+    if mask is not None:
+        same_size("image", image, "mask", mask)
+        if not mask.any():
+            raise BadInput("ADD-PRED got an empty mask: the object would have no room")
+    answer = ask_vlm(ctx, image, PLACE_QUESTION.format(prompt=prompt.strip()))
+    # the model saw the image at the working size ask_vlm used: boxes are in those pixels
+    sw, sh = work_size(w, h, int(ctx.options.get("size", 768)), 28)
+    found = parse_box(answer, sw, sh, str(ctx.options.get("coords", "pixels")))
+    if found is None:
+        raise CannotDo(f"ADD-PRED (vlm): the model gave no usable box (answer: {answer[:120]!r})")
+    x1, y1, x2, y2 = found
+    fx, fy = w / sw, h / sh
+    out = np.zeros((h, w), np.uint8)
+    centre = (round((x1 + x2) / 2 * fx), round((y1 + y2) / 2 * fy))
+    axes = (max(1, round((x2 - x1) / 2 * fx)), max(1, round((y2 - y1) / 2 * fy)))
+    cv2.ellipse(out, centre, axes, 0, 0, 360, 1, -1)
+    placed = out.astype(bool)
+    if mask is not None:
+        placed &= mask
+    if not placed.any():
+        raise CannotDo("ADD-PRED (vlm): the model's box lies outside the allowed mask")
+    return {"mask": placed}

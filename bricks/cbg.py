@@ -107,3 +107,22 @@ def cbg(ctx, image, mask, prompt):
     wgt = _feather(mask)
     out = new * wgt + img.astype(np.float32) * (1 - wgt)
     return {"image": keep_outside(img, np.clip(out + 0.5, 0, 255).astype(np.uint8), mask)}
+
+
+# -- model engine: diffusers inpainting of the background ----------------------------------------
+def _inpaint_check(options):
+    from lego_demo.diffusion import model_reason
+
+    return model_reason(options, "CBG", "diffusers-inpaint", ("torch", "diffusers", "transformers"),
+                        "model_index.json")
+
+
+@CBG.engine("diffusers-inpaint", kind="model", version="1", check=_inpaint_check)
+def cbg_diffusers(ctx, image, mask, prompt):
+    """The new scene generated in the background mask; the subject (outside it) is kept exactly."""
+    from lego_demo.diffusion import check_mask, run_inpaint, target_words
+
+    check_mask(image, mask, "CBG")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise BadInput("CBG needs a prompt describing the new background")
+    return {"image": run_inpaint(ctx, image, mask, target_words(prompt))}

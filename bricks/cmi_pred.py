@@ -81,3 +81,35 @@ def cmi_pred(ctx, image, left_ratio=None, right_ratio=None, top_ratio=None, bott
         fill = (soft * (1 - t) + softer * t).astype(np.uint8)
         canvas = np.where(new[..., None], fill, canvas)
     return {"image": canvas, "mask": new}
+
+
+# -- model engine: a caption from a vision-language model ----------------------------------------
+CAPTION_QUESTION = "Describe this image in one sentence."
+
+
+def _vlm_check(options):
+    from lego_demo.diffusion import model_reason
+
+    return model_reason(options, "CMI-PRED", "vlm", ("torch", "transformers"), "config.json",
+                        example="Qwen/Qwen2.5-VL-3B-Instruct")
+
+
+@CMI_PRED.engine("vlm", kind="model", version="1", check=_vlm_check)
+def cmi_pred_vlm(ctx, image, left_ratio=None, right_ratio=None, top_ratio=None, bottom_ratio=None):
+    """The caption from the configured VLM (AutoModelForImageTextToText, greedy); with the four
+    ratios, the expanded canvas and its mask come from the classical engine's code."""
+    from dataclasses import replace
+
+    from lego_demo.diffusion import ask_vlm
+
+    ratios = (left_ratio, right_ratio, top_ratio, bottom_ratio)
+    if any(r is not None for r in ratios) and any(r is None for r in ratios):
+        raise BadInput("CMI-PRED needs all four side ratios or none")
+    question = str(ctx.options.get("question", CAPTION_QUESTION))
+    caption = " ".join(ask_vlm(ctx, image, question).split())
+    if not caption:
+        raise CannotDo("CMI-PRED (vlm): the model returned an empty caption")
+    out = {"caption": caption}
+    if all(r is not None for r in ratios):
+        out.update(cmi_pred(replace(ctx, needed=frozenset(ctx.needed) - {"caption"}), image, *ratios))
+    return out

@@ -162,3 +162,20 @@ def env(ctx, image, prompt):
     f = rgb(image).astype(np.float32) / 255
     out = GRADE[name](f, ctx.rng())
     return {"image": np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8)}
+
+
+# -- model engine: an instruction-editing pipeline (InstructPix2Pix, or FLUX.1-Kontext) ----------
+def _instruct_check(options):
+    from lego_demo.diffusion import model_reason
+
+    return model_reason(options, "ENV", "instruct", ("torch", "diffusers", "transformers"), "model_index.json")
+
+
+@ENV.engine("instruct", kind="model", version="1", check=_instruct_check)
+def env_instruct(ctx, image, prompt):
+    """The prompt as the edit instruction ('make it snowy'), on the whole image."""
+    from lego_demo.diffusion import run_instruct
+
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise BadInput("ENV needs a prompt naming the weather, season or time of day")
+    return {"image": run_instruct(ctx, image, prompt.strip())}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy import ndimage
 
 from lego_demo.errors import BadInput
 from lego_demo.imaging import keep_outside, rgb, same_size
@@ -51,6 +52,31 @@ def ring_around(mask: np.ndarray, width: float) -> np.ndarray:
     return (dist > 0) & (dist <= width)
 
 
+def _colour_code(crop: np.ndarray) -> np.ndarray:
+    q = (crop // 16).astype(np.int32)
+    return (q[..., 0] * 16 + q[..., 1]) * 16 + q[..., 2]
+
+
+def _palette(code: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Which colour bins occur in `where` (with their neighbours), as a lookup by code."""
+    present = np.zeros(16**3, bool)
+    present[code[where]] = True
+    return ndimage.binary_dilation(present.reshape(16, 16, 16), np.ones((3, 3, 3), bool)).ravel()
+
+
+def _like_the_rim(crop: np.ndarray, hole: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """The ring without pixels whose colour is absent from the hole's immediate rim (3 px):
+    other objects near the hole are not the background the fill must continue. Colours are
+    binned 16 levels a channel, and a bin's neighbours count as present (shading, noise).
+    Falls back to the whole ring when too little of it would be left."""
+    rim = ring_around(hole, 3) & ring
+    if rim.sum() < 20:
+        return ring
+    code = _colour_code(crop)
+    kept = ring & _palette(code, rim)[code]
+    return kept if kept.sum() >= 0.5 * ring.sum() else ring
+
+
 def fill_score(image: np.ndarray, mask: np.ndarray) -> float:
     """How well the content inside `mask` continues its surroundings, in [0, 1].
 
@@ -59,8 +85,10 @@ def fill_score(image: np.ndarray, mask: np.ndarray) -> float:
     - texture = min/max of the mean gradient magnitude (grey, Sobel) inside the hole and in
       the ring (+2 grey levels each, so flat-on-flat counts as matching). A blurry fill of a
       textured background scores low; a fill as busy as its surroundings scores near 1.
-    - colour = exp(-d / 25), d = distance between the mean RGB inside the hole and in the ring.
-    score = texture * colour. It rates consistency, not truth: a well-textured wrong fill can
+    - colour = max(exp(-d / 25), support²), d = distance between the mean RGB inside the hole
+      and in the ring, support = share of hole pixels whose colour (binned) occurs in the ring.
+    The ring leaves out pixels whose colour is absent from the hole's 3-px rim (other objects
+    nearby). score = texture * colour. It rates consistency, not truth: a well-textured wrong fill can
     still score high.
     """
     if not mask.any():
@@ -73,14 +101,19 @@ def fill_score(image: np.ndarray, mask: np.ndarray) -> float:
     m = mask[y0:y1, x0:x1]
     grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32)
     grad = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3))
-    ring = ring_around(m, width)
+    ring = _like_the_rim(crop, m, ring_around(m, width))
     if not ring.any():
         return 0.0
     g_in = float(grad[m].mean()) + 2.0
     g_out = float(grad[ring].mean()) + 2.0
     texture = min(g_in, g_out) / max(g_in, g_out)
     d = float(np.linalg.norm(crop[m].mean(axis=0) - crop[ring].mean(axis=0)))
-    return float(np.clip(texture * np.exp(-d / 25.0), 0.0, 1.0))
+    # a small hole on a coarse texture holds the ring's colours in other proportions: the
+    # share of hole pixels whose colour occurs in the ring counts as well as the mean
+    code = _colour_code(crop)
+    support = float(_palette(code, ring)[code[m]].mean())
+    colour = max(np.exp(-d / 25.0), support**2)
+    return float(np.clip(texture * colour, 0.0, 1.0))
 
 
 @FASTINPAINT.engine("telea", kind="classical")

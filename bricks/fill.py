@@ -148,3 +148,22 @@ def fill(ctx, image, mask, prompt, preimage=None):
         "engine (diffusers inpainting/fill). It can draw quoted text, a colour or pattern, or a "
         "transparent cut-out given as preimage."
     )
+
+
+# -- model engine: a diffusers inpainting pipeline (SD inpainting, or FLUX.1-Fill) ---------------
+def _inpaint_check(options):
+    from lego_demo.diffusion import model_reason
+
+    return model_reason(options, "FILL", "diffusers-inpaint", ("torch", "diffusers", "transformers"),
+                        "model_index.json")
+
+
+@FILL.engine("diffusers-inpaint", kind="model", version="1", check=_inpaint_check)
+def fill_diffusers(ctx, image, mask, prompt, preimage=None):
+    """The prompt generated inside the mask (the preimage is not used by this engine)."""
+    from lego_demo.diffusion import check_mask, run_inpaint
+
+    check_mask(image, mask, "FILL")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise BadInput("FILL needs a prompt saying what to generate in the mask")
+    return {"image": run_inpaint(ctx, image, mask, prompt.strip())}

@@ -64,14 +64,24 @@ def _candidate_offsets(img: np.ndarray, hole: np.ndarray, ring_w: int) -> tuple[
     ring = (grown > 0) & (sh == 0)
     ty, tx = np.nonzero(grown)
     t0, t1, u0, u1 = ty.min(), ty.max() + 1, tx.min(), tx.max() + 1
-    templ = np.ascontiguousarray(small[t0:t1, u0:u1]).astype(np.float32)
-    tmask = np.repeat(ring[t0:t1, u0:u1, None].astype(np.float32), 3, axis=2)
-    cost = cv2.matchTemplate(small.astype(np.float32), templ, cv2.TM_SQDIFF, mask=tmask)
-    cost /= max(1.0, float(tmask.sum()))
-    # a placement is usable only if the shifted hole+ring covers no hole pixel
-    overlap = cv2.matchTemplate(sh.astype(np.float32), grown[t0:t1, u0:u1].astype(np.float32),
-                                cv2.TM_CCORR)
-    cost[overlap > 0.5] = np.inf
+    # masked SSD of the ring against every placement, counting only the known (non-hole)
+    # pixels under the shifted ring: the ring may overlap the hole (a texture period shorter
+    # than the hole + ring), only the shifted hole itself must land on known pixels.
+    # SSD = corr(K·I², M) − 2·corr(K·I, M·T) + corr(K, M·T²), K = known, M = ring, T = template
+    img01 = small.astype(np.float32) / 255.0
+    known = (sh == 0).astype(np.float32)
+    m = ring[t0:t1, u0:u1].astype(np.float32)
+    templ = img01[t0:t1, u0:u1]
+    corr = lambda a, b: cv2.matchTemplate(np.ascontiguousarray(a), np.ascontiguousarray(b), cv2.TM_CCORR)  # noqa: E731
+    cost = corr(known * (img01 ** 2).sum(axis=2), m) + corr(known, m * (templ ** 2).sum(axis=2))
+    for c in range(3):
+        cost -= 2 * corr(known * img01[..., c], m * templ[..., c])
+    count = corr(known, m)
+    cost = np.maximum(cost, 0) / np.maximum(count, 1.0)
+    # a placement is usable only if the shifted hole covers no hole pixel and enough of the
+    # shifted ring is known
+    overlap = corr(sh.astype(np.float32), (sh[t0:t1, u0:u1] > 0).astype(np.float32))
+    cost[(overlap > 0.5) | (count < 0.6 * float(m.sum()))] = np.inf
     found: list[tuple[int, int]] = []
     sup = max(2, int(min(t1 - t0, u1 - u0) * 0.15))
     flat = cost.copy()
@@ -87,7 +97,7 @@ def _candidate_offsets(img: np.ndarray, hole: np.ndarray, ring_w: int) -> tuple[
     return found, scale
 
 
-def _refine(img, ring_idx, hole_idx, dy, dx, radius) -> tuple[float, int, int]:
+def _refine(img, hole, ring_idx, hole_idx, dy, dx, radius) -> tuple[float, int, int]:
     """Best offset within ±radius of (dy, dx), by full-scale ring error; inf if unusable."""
     h, w = img.shape[:2]
     ry, rx = ring_idx
@@ -101,7 +111,8 @@ def _refine(img, ring_idx, hole_idx, dy, dx, radius) -> tuple[float, int, int]:
                 continue
             qy, qx = ry + oy, rx + ox
             ok = (qy >= 0) & (qy < h) & (qx >= 0) & (qx < w)
-            if ok.mean() < 0.8:
+            ok[ok] = ~hole[qy[ok], qx[ok]]  # compare with known pixels only
+            if ok.mean() < 0.6:
                 continue
             err = float(np.mean((img[qy[ok], qx[ok]].astype(np.float32) - ref[ok]) ** 2))
             if err < best[0]:
@@ -128,7 +139,7 @@ def offset_fill(image: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
     step = int(np.ceil(0.6 / scale))
     refined = []
     for dy, dx in offsets:
-        err, oy, ox = _refine(img, ring_idx, hole_idx, dy, dx, step)
+        err, oy, ox = _refine(img, hole, ring_idx, hole_idx, dy, dx, step)
         # the source of hole pixels must itself be known
         if np.isfinite(err) and not hole[hole_idx[0] + oy, hole_idx[1] + ox].any():
             refined.append((err, oy, ox))
@@ -187,3 +198,32 @@ def inpaint(ctx, image, mask, preimage, score):
     # image must beat it clearly to be kept
     best = max(candidates, key=lambda c: c[0] + (PREFER_EXEMPLAR if c[1] == 2 else 0.0))
     return {"image": best[2]}
+
+
+# -- model engine: diffusers inpainting from the pre-inpaint image --------------------------------
+def _inpaint_check(options):
+    from lego_demo.diffusion import model_reason
+
+    return model_reason(options, "INPAINT", "diffusers-inpaint", ("torch", "diffusers", "transformers"),
+                        "model_index.json")
+
+
+def strength_for(score) -> float:
+    """A good pre-inpaint image (score near 1) is only refined; a poor one is regenerated."""
+    s = float(score) if score is not None else float("nan")
+    if not 0.0 <= s <= 1.0:
+        return 1.0
+    return float(np.clip(1.0 - 0.6 * s, 0.4, 1.0))
+
+
+@INPAINT.engine("diffusers-inpaint", kind="model", version="1", check=_inpaint_check)
+def inpaint_diffusers(ctx, image, mask, preimage, score):
+    """Background generated in the mask, starting from the pre-inpaint image (strength from score)."""
+    from lego_demo.diffusion import check_mask, run_inpaint
+
+    check_mask(image, mask, "INPAINT")
+    same_size("image", image, "preimage", preimage)
+    prompt = str(ctx.options.get("prompt", "background"))
+    negative = str(ctx.options.get("negative_prompt", "object, person, animal, text, watermark"))
+    return {"image": run_inpaint(ctx, image, mask, prompt, init=preimage, strength=strength_for(score),
+                                 negative=negative)}

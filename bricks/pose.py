@@ -1,5 +1,6 @@
 """POSE: change a subject's posture or expression."""
 
+from lego_demo.errors import BadInput
 from lego_demo.spec import brick
 
 POSE = brick(
@@ -12,3 +13,20 @@ POSE = brick(
     "the new pose; no PREDICT step before it.",
     aliases=("FLUX-POSE",),
 )
+
+
+# -- model engine (the only one: no classical engine can change a pose) -------------------------
+def _instruct_check(options):
+    from lego_demo.diffusion import model_reason
+
+    return model_reason(options, "POSE", "instruct", ("torch", "diffusers", "transformers"), "model_index.json")
+
+
+@POSE.engine("instruct", kind="model", version="1", check=_instruct_check)
+def pose_instruct(ctx, image, prompt):
+    """The prompt (subject + new pose or expression) as the edit instruction."""
+    from lego_demo.diffusion import run_instruct
+
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise BadInput("POSE needs a prompt describing the subject and the new pose")
+    return {"image": run_instruct(ctx, image, prompt.strip())}

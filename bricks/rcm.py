@@ -1,8 +1,8 @@
 """RCM: recolour, or change the material of, the object in the mask.
 
-Classical engine "lab": in CIE Lab the object's lightness L keeps its shading and texture
-(moved part of the way towards the new colour's lightness) and a/b are set to the named
-colour. Materials are colour + a lightness treatment: metals (gold, silver, bronze, copper,
+Classical engine "lab": each pixel gets the named colour's hue and saturation at the
+object's own luma (shading and texture kept exactly; the mean luma moved a fifth of the way
+towards the new colour's); white/black/grey set L* (moved most of the way) with a/b neutral. Materials are colour + a lightness treatment: metals (gold, silver, bronze, copper,
 chrome) get a contrast-stretched, mirror-like tone curve; wood gets procedural grain and
 marble procedural veins (seeded noise), both multiplied into the object's own shading.
 """
@@ -36,8 +36,12 @@ WOOD = {"wood": (150, 95, 50), "wooden": (150, 95, 50)}
 MARBLE = {"marble": (232, 230, 224)}
 MATERIALS = {**METALS, **WOOD, **MARBLE}
 HELP = "a colour (red, dark blue, light green, …) or a material (" + ", ".join(sorted(MATERIALS)) + ")"
-LIGHTNESS_PULL = 0.3  # how far the object's mean lightness moves towards the new colour's
 ACHROMATIC_PULL = 0.85  # white/black/grey are lightness itself
+# chromatic colours: how far the object's mean luma moves towards the new colour's. Beyond
+# ~0.2 a large jump (blue -> yellow, luma 61 -> 200) costs the object's local structure
+# (luminance SSIM < 0.9); the hue is exact at any lightness
+LUMA_PULL = 0.2
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def smooth_noise(shape, rng: np.random.Generator, cell: int) -> np.ndarray:
@@ -56,7 +60,26 @@ def _target_lab(colour):
     return _lab(np.uint8([[colour]]))[0, 0]
 
 
+def luma_recolour(img: np.ndarray, mask: np.ndarray, colour, pull: float) -> np.ndarray:
+    """The named colour's hue and saturation at each pixel's own luma (Rec. 601), the luma's
+    mean moved `pull` of the way to the colour's: the object's shading and texture are kept
+    exactly (only their mean shifts) and the hue is exact. Each pixel is the colour scaled
+    (darker) or, where that would leave the gamut, mixed with white (lighter)."""
+    f = img.astype(np.float32)
+    y = f @ LUMA
+    c = np.array(colour, np.float32)
+    yc = max(float(c @ LUMA), 1e-3)
+    t = np.clip(y + pull * (yc - float(y[mask].mean())), 0, 255)[..., None]
+    scaled = t / yc * c
+    a = (255 - t) / max(float(c.max()) - yc, 1e-3)
+    mixed = a * c + (t - a * yc)
+    out = np.where(t / yc * float(c.max()) <= 255, scaled, mixed)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
 def recolour(img: np.ndarray, mask: np.ndarray, colour, pull: float) -> np.ndarray:
+    if not colour[0] == colour[1] == colour[2]:
+        return luma_recolour(img, mask, colour, pull)
     lab = _lab(img)
     t = _target_lab(colour)
     L = lab[..., 0]
@@ -65,13 +88,7 @@ def recolour(img: np.ndarray, mask: np.ndarray, colour, pull: float) -> np.ndarr
     out[..., 0] = L + pull * (t[0] - mean)
     out[..., 1] = t[1]
     out[..., 2] = t[2]
-    res = cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
-    if colour[0] == colour[1] == colour[2]:
-        return res
-    # out-of-gamut colours get clipped per channel, which bends the hue: put it back exactly
-    hsv = cv2.cvtColor(res, cv2.COLOR_RGB2HSV_FULL)
-    hsv[..., 0] = cv2.cvtColor(np.uint8([[colour]]), cv2.COLOR_RGB2HSV_FULL)[0, 0, 0]
-    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB_FULL)
+    return cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
 
 
 def _normalised_l(lab, mask):
@@ -155,9 +172,30 @@ def rcm(ctx, image, mask, prompt):
                 "Other materials and textures need a model engine (diffusers inpainting)."
             )
         c = found[-1]
-        pull = ACHROMATIC_PULL if c.base in ACHROMATIC else LIGHTNESS_PULL
+        pull = ACHROMATIC_PULL if c.base in ACHROMATIC else LUMA_PULL
         out = recolour(img, mask, c.rgb, pull)
     return {"image": keep_outside(img, out, mask)}
 
 
 __all__ = ["RCM", "NAMED"]
+
+
+# -- model engine: diffusers inpainting with the new colour/material -----------------------------
+def _inpaint_check(options):
+    from lego_demo.diffusion import model_reason
+
+    return model_reason(options, "RCM", "diffusers-inpaint", ("torch", "diffusers", "transformers"),
+                        "model_index.json")
+
+
+@RCM.engine("diffusers-inpaint", kind="model", version="1", check=_inpaint_check)
+def rcm_diffusers(ctx, image, mask, prompt):
+    """'a {colour/material} object' generated in the mask, starting from the object itself."""
+    from lego_demo.diffusion import check_mask, run_inpaint, target_words
+
+    check_mask(image, mask, "RCM")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise BadInput("RCM needs a prompt naming the new colour or material")
+    wording = f"a {target_words(prompt)} object"
+    strength = float(ctx.options.get("strength", 0.9))  # < 1 keeps the object's shape
+    return {"image": run_inpaint(ctx, image, mask, wording, init=image, strength=strength)}

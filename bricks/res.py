@@ -216,3 +216,61 @@ def _colour_share(facts: g.Facts, mask: np.ndarray, names: set[str]) -> float:
 def res(ctx, image, prompt):
     mask = ground(image, prompt)
     return {"mask": mask, "image": checkerboard_cutout(image, mask)}
+
+
+# -- model engine: CLIPSeg (text-prompted segmentation) -----------------------------------------
+def _clipseg_check(options):
+    from lego_demo.diffusion import model_reason
+
+    return model_reason(options, "RES", "clipseg", ("torch", "transformers"), "config.json",
+                        example="CIDAS/clipseg-rd64-refined")
+
+
+def _load_clipseg(model: str, device: str, dtype):
+    from pathlib import Path
+
+    from transformers import CLIPSegForImageSegmentation, CLIPSegProcessor
+
+    local = Path(model).expanduser().is_dir()
+    try:
+        processor = CLIPSegProcessor.from_pretrained(model, local_files_only=local)
+        net = CLIPSegForImageSegmentation.from_pretrained(model, dtype=dtype, local_files_only=local)
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"cannot load CLIPSeg model {model!r}: {str(exc).strip().splitlines()[0]}") from exc
+    return net.to(device).eval(), processor
+
+
+@RES.engine("clipseg", kind="model", version="1", check=_clipseg_check)
+def res_clipseg(ctx, image, prompt):
+    """CLIPSeg logits for the prompt, upsampled to the image, sigmoid > threshold (default 0.4)."""
+    import torch
+
+    from lego_demo.diffusion import manager_of, to_pil
+    from lego_demo.models import default_dtype, model_key, pick_device
+
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise BadInput("RES needs a non-empty prompt naming what to segment")
+    model = str(ctx.options.get("model"))
+    device = pick_device(ctx.options.get("device"))
+    dtype = default_dtype(device, ctx.options.get("dtype", "fp32"))
+    key = model_key("clipseg", model, str(dtype).replace("torch.", ""), "none", device)
+    manager = manager_of(ctx)
+    net, processor = manager.get(key, lambda: _load_clipseg(model, device, dtype))
+    inputs = processor(text=[prompt.strip()], images=[to_pil(image)], padding=True, return_tensors="pt")
+    inputs = {k: (v.to(device, dtype) if v.is_floating_point() else v.to(device)) for k, v in inputs.items()}
+
+    def run():
+        with torch.no_grad():
+            return net(**inputs).logits
+
+    logits = manager.run(run, keep=(key,), what=f"running {model}").float()
+    logits = logits.reshape(1, 1, *logits.shape[-2:])
+    h, w = image.shape[:2]
+    prob = torch.sigmoid(torch.nn.functional.interpolate(logits, size=(h, w), mode="bilinear", align_corners=False))
+    prob = prob[0, 0].cpu().numpy()
+    threshold = float(ctx.options.get("threshold", 0.4))
+    mask = prob > threshold
+    if not mask.any():
+        raise CannotDo(f"RES (CLIPSeg) found nothing matching {prompt.strip()!r} "
+                       f"(best score {prob.max():.2f} < threshold {threshold:g})")
+    return {"mask": mask, "image": checkerboard_cutout(image, mask)}

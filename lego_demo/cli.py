@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from .editor import BUILDERS, Editor, EditorConfig, write_run
+from .editor import BUILDERS, CRITICS, Editor, EditorConfig, make_critic, write_run
 from .errors import BadInput, LegoError
 
 
@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     _model_options(p)
     p.add_argument("--think", type=int, default=3, metavar="N",
                    help="Think-while-Edit: at most N turns of critique and refinement (1 = edit once)")
+    p.add_argument("--critic", default="offline", choices=CRITICS,
+                   help="who judges each turn: measured offline checks, or the Builder's model (EditThinker)")
     p.add_argument("--out", required=True)
     return parser
 
@@ -242,7 +244,6 @@ def _plan_batch(editor: Editor, args) -> int:
 
 
 def cmd_edit(args) -> int:
-    from .critics.offline import OfflineCritic
     from .errors import Declined
     from .think import think_while_edit
 
@@ -260,7 +261,7 @@ def cmd_edit(args) -> int:
             refine = f" — refine: {', '.join(c.feedback)}" if c.feedback else ""
             print(f"turn {turn.index}: semantic {c.semantic:.1f}, quality {c.quality:.1f}{refine}", file=sys.stderr)
 
-    outcome = think_while_edit(editor, OfflineCritic(editor.registry), args.instruction, image, mask,
+    outcome = think_while_edit(editor, make_critic(args.critic, editor), args.instruction, image, mask,
                                feedback=args.feedback, max_turns=args.think, on_turn=show,
                                on_progress=_print_progress)
     best = outcome.best_turn

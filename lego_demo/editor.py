@@ -16,6 +16,7 @@ import numpy as np
 from .builders.base import Builder, Plan, PlanRequest
 from .errors import BadInput, Declined, InvalidWorkflow
 from .executor import Executor, RunResult, StepCache, StepEvent
+from .models import ModelManager
 from .registry import Registry
 from .types import ValueType
 from .validate import Validation, validate
@@ -35,9 +36,11 @@ class EditorConfig:
     model: str | None = None  # mllm: hub id or directory; openai: the served model name
     quant: str | None = None  # mllm: 4bit | 8bit | none (None: 4bit on CUDA, none on CPU)
     base_url: str | None = None  # openai: e.g. http://127.0.0.1:8000/v1 (else $OPENAI_BASE_URL)
+    models_max_bytes: int | None = None  # model manager budget (None: free only on out-of-memory)
 
 
-def make_builder(name: str, registry: Registry, config: EditorConfig | None = None) -> Builder:
+def make_builder(name: str, registry: Registry, config: EditorConfig | None = None,
+                 models: ModelManager | None = None) -> Builder:
     config = config or EditorConfig(builder=name)
     if name == "rule":
         from .builders.rule import RuleBuilder
@@ -46,7 +49,7 @@ def make_builder(name: str, registry: Registry, config: EditorConfig | None = No
     if name == "mllm":
         from .builders.mllm import DEFAULT_MODEL, MLLMBuilder
 
-        return MLLMBuilder(registry, model=config.model or DEFAULT_MODEL, quant=config.quant)
+        return MLLMBuilder(registry, model=config.model or DEFAULT_MODEL, quant=config.quant, manager=models)
     if name == "openai":
         from .builders.openai_builder import OpenAIBuilder
 
@@ -56,11 +59,50 @@ def make_builder(name: str, registry: Registry, config: EditorConfig | None = No
     raise BadInput(f"unknown builder {name!r}; available: {', '.join(BUILDERS)}")
 
 
+def check_engine_settings(registry: Registry) -> None:
+    """Engine choice/options from lego.toml or --engine name real bricks and engines; brick
+    spellings (FLUX-FILL, fill) become the canonical name the registry looks up."""
+    choice, options = {}, {}
+    for brick, engine in registry.engine_choice.items():
+        spec = registry.get(brick)
+        if not any(e.name == engine for e in spec.engines):
+            known = ", ".join(e.name for e in spec.engines) or "none"
+            raise BadInput(f"engine {engine!r} for brick {spec.name} is not one of its engines ({known})")
+        choice[spec.name] = engine
+    for brick, opts in registry.engine_options.items():
+        options.setdefault(registry.get(brick).name, {}).update(opts)
+    registry.engine_choice, registry.engine_options = choice, options
+
+
+CRITICS = ("offline", "model")
+
+
+def make_critic(name: str, editor: Editor):
+    """The Think-while-Edit critic. "model" judges with the Builder's own model (EditThinker
+    uses one MLLM for both), so it needs --builder mllm or openai."""
+    if name == "offline":
+        from .critics.offline import OfflineCritic
+
+        return OfflineCritic(editor.registry)
+    if name == "model":
+        builder = editor.builder
+        if not hasattr(builder, "chat"):
+            raise BadInput(f"the model critic needs a model Builder (--builder mllm or openai), not {builder.name!r}")
+        from .critics.model import ModelCritic
+
+        return ModelCritic(builder)
+    raise BadInput(f"unknown critic {name!r}; available: {', '.join(CRITICS)}")
+
+
 class Editor:
     def __init__(self, registry: Registry, builder: Builder | None = None, executor: Executor | None = None,
-                 builder_name: str = "rule", config: EditorConfig | None = None):
+                 builder_name: str = "rule", config: EditorConfig | None = None, models: ModelManager | None = None):
         self.registry = registry
-        self.executor = executor or Executor(registry)
+        # one model manager, shared by the model engines (through the Executor) and a model Builder
+        self.models = models or (executor.models if executor is not None else None) or ModelManager()
+        self.executor = executor or Executor(registry, models=self.models)
+        if self.executor.models is None:
+            self.executor.models = self.models
         self._builder = builder
         self._builder_name = builder_name
         self.config = config or EditorConfig(builder=builder_name)
@@ -71,13 +113,15 @@ class Editor:
         registry = Registry.discover(
             config.plugins, engine_choice=config.engine_choice, engine_options=config.engine_options
         )
-        executor = Executor(registry, cache=StepCache(config.cache_bytes), seed=config.seed)
-        return cls(registry, executor=executor, builder_name=config.builder, config=config)
+        check_engine_settings(registry)
+        models = ModelManager(max_bytes=config.models_max_bytes)  # loads nothing until a step needs it
+        executor = Executor(registry, cache=StepCache(config.cache_bytes), seed=config.seed, models=models)
+        return cls(registry, executor=executor, builder_name=config.builder, config=config, models=models)
 
     @property
     def builder(self) -> Builder:
         if self._builder is None:  # built on first use: a model Builder loads nothing before
-            self._builder = make_builder(self._builder_name, self.registry, self.config)
+            self._builder = make_builder(self._builder_name, self.registry, self.config, self.models)
         return self._builder
 
     # -- workflows ----------------------------------------------------------------------------

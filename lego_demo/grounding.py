@@ -125,6 +125,39 @@ def segment_regions(ids: np.ndarray, wanted: np.ndarray, min_area: int, lightnes
     return out
 
 
+def _assign_lines(markers: np.ndarray, lab: np.ndarray) -> np.ndarray:
+    """Watershed line pixels (id <= 0) join the 8-neighbour segment whose pixel is closest in
+    colour. The line runs on one side of a hard edge, so taking any neighbour's id (e.g. the
+    largest) puts a 1-px rim of an object into the background on some of its sides."""
+    h, w = markers.shape
+    pm = np.pad(markers, 1, constant_values=0)
+    pl = np.pad(lab, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    best_d = np.full((h, w), np.inf, np.float32)
+    best_id = np.zeros((h, w), np.int32)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy == 0 and dx == 0:
+                continue
+            nid = pm[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
+            d = np.abs(pl[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] - lab).sum(axis=2)
+            d = np.where(nid > 0, d, np.inf)
+            better = d < best_d
+            best_d = np.where(better, d, best_d)
+            best_id = np.where(better, nid, best_id)
+    out = markers.copy()
+    lost = markers <= 0
+    out[lost] = best_id[lost]
+    left = out <= 0  # lines with no segment beside them (junctions): any neighbour
+    if left.any():
+        grown = cv2.dilate(np.maximum(out, 0).astype(np.float32), np.ones((3, 3), np.uint8))
+        out[left] = grown[left].astype(np.int32)
+    return out
+
+
+def _disk(r: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
+
 def components(mask: np.ndarray, min_area: int = 1) -> list[Region]:
     n, lab = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4)
     if n <= 1:
@@ -290,9 +323,8 @@ class Facts:
         markers = ids.astype(np.int32)
         cv2.watershed(cv2.cvtColor(self.image, cv2.COLOR_RGB2BGR), markers)
         lost = markers <= 0
-        if lost.any():  # watershed lines: give them to a neighbouring segment
-            grown = cv2.dilate(np.maximum(markers, 0).astype(np.float32), np.ones((3, 3), np.uint8))
-            markers[lost] = grown[lost].astype(np.int32)
+        if lost.any():  # watershed lines: give each to the neighbouring segment it looks like
+            markers = _assign_lines(markers, lab)
         colour_of = np.zeros(max(int(markers.max()), int(ids.max())) + 1, np.int32)
         colour_of[ids[ids > 0]] = self.labels[ids > 0]
         return markers, colour_of
@@ -506,9 +538,34 @@ class Facts:
         small = cv2.resize(self.image, _work_size(self.shape, 320), interpolation=cv2.INTER_AREA)
         return cv2.resize(saliency_map(small), (self.shape[1], self.shape[0]))
 
+    def enclosed(self, region: Region, delta_e: float = 25.0) -> float:
+        """Share of a ring around the region (width a tenth of its size) whose colour differs
+        from the region's mean by more than `delta_e` (Lab): 1 for an object set off on
+        every side, lower for a patch of a larger surface."""
+        width = max(3, int(0.1 * np.sqrt(region.area)))
+        x, y, bw, bh = region.bbox
+        h, w = self.shape
+        x0, y0, x1, y1 = max(0, x - width), max(0, y - width), min(w, x + bw + width), min(h, y + bh + width)
+        inside = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        inside[y - y0 : y - y0 + bh, x - x0 : x - x0 + bw] = region.crop
+        ring = (cv2.dilate(inside, _disk(width)) > 0) & (inside == 0)
+        if not ring.any():
+            return 0.0
+        lab = self.lab[y0:y1, x0:x1]
+        mean = lab[inside > 0].mean(axis=0)
+        return float((np.linalg.norm(lab[ring] - mean, axis=1) > delta_e).mean())
+
+    @cached_property
+    def lab(self) -> np.ndarray:
+        """CIE Lab in real units (L 0..100, a/b signed)."""
+        return cv2.cvtColor(self.image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+
     def distinct_object(self) -> np.ndarray | None:
-        """A compact region of one colour that stands out (saliency well above the image's,
-        not cut by the frame): on graphics and simple scenes its edges are exact."""
+        """A compact region of one colour that stands out (saliency well above the image's, or
+        a colour that differs from all around it; not cut by the frame): on graphics and
+        simple scenes its edges are exact. Fine-grained saliency fires on edges, so on a busy
+        texture (stripes) a smooth object scores below its background: the colour test
+        catches those."""
         sal = self.saliency
         base = float(sal.mean()) + 1e-6
         h, w = self.shape
@@ -518,6 +575,8 @@ class Facts:
                 continue
             x, y, bw, bh = r.bbox
             contrast = float(sal[y : y + bh, x : x + bw][r.crop].mean()) / base
+            if contrast < 1.2:
+                contrast = 1.2 if self.enclosed(r) >= 0.95 else contrast
             cx, cy = r.centroid
             centre = 1.0 - 0.5 * np.hypot(cx / w - 0.5, cy / h - 0.5)
             score = contrast * centre * np.sqrt(r.area / (h * w))
