@@ -22,7 +22,7 @@ def _common(top: bool) -> argparse.ArgumentParser:
     default = (lambda v: v) if top else (lambda v: argparse.SUPPRESS)
     p.add_argument("--bricks", action="append", default=default([]), metavar="PATH.py",
                    help="load extra bricks from this plugin file (repeatable)")
-    p.add_argument("--seed", type=int, default=default(0), help="seed for engines that use randomness")
+    p.add_argument("--seed", type=int, default=default(None), help="seed for engines that use randomness (default 0)")
     p.add_argument("--debug", action="store_true", default=default(False), help="show tracebacks")
     p.add_argument("--config", default=default(None), metavar="PATH",
                    help="lego.toml with [engines.BRICK] engine/model/... (default $LEGO_CONFIG; none = classical engines)")
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image")
     p.add_argument("--mask")
     p.add_argument("--feedback", action="append", default=[])
-    p.add_argument("--builder", default="rule", choices=BUILDERS)
+    p.add_argument("--builder", default=None, choices=BUILDERS, help="default: rule (or the config file's)")
     _model_options(p)
     p.add_argument("--json", action="store_true")
     p.add_argument("--batch", metavar="IN.jsonl")
@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--instruction", required=True)
     p.add_argument("--mask")
     p.add_argument("--feedback", action="append", default=[])
-    p.add_argument("--builder", default="rule", choices=BUILDERS)
+    p.add_argument("--builder", default=None, choices=BUILDERS, help="default: rule (or the config file's)")
     _model_options(p)
     p.add_argument("--think", type=int, default=3, metavar="N",
                    help="Think-while-Edit: at most N turns of critique and refinement (1 = edit once)")
@@ -98,11 +98,16 @@ def _editor(args) -> Editor:
 
     config = load_config(getattr(args, "config", None))
     choice, options = engine_settings(config, list(getattr(args, "engine", [])))
+
+    def pick(name: str, default=None):  # the flag, else the config file, else the default
+        value = getattr(args, name, None)
+        return value if value is not None else config.get(name, default)
+
     return Editor.from_config(
-        EditorConfig(plugins=list(args.bricks), builder=getattr(args, "builder", "rule"), seed=args.seed,
-                     engine_choice=choice, engine_options=options,
-                     model=getattr(args, "model", None), quant=getattr(args, "quant", None),
-                     base_url=getattr(args, "base_url", None))
+        EditorConfig(plugins=list(args.bricks) + list(config.get("bricks", [])), builder=pick("builder", "rule"),
+                     seed=int(pick("seed", 0)), engine_choice=choice, engine_options=options,
+                     cache_bytes=int(float(config.get("cache_mb", 512)) * 2**20),
+                     model=pick("model"), quant=pick("quant"), base_url=pick("base_url"))
     )
 
 
@@ -176,7 +181,7 @@ def cmd_run(args) -> int:
         raise InvalidWorkflow(checked.problems)
     result = editor.run(checked.workflow, image, mask, on_progress=_print_progress)
     result.repairs = checked.repairs
-    write_run(args.out, result, editor.registry, extra={"notes": notes, "seed": args.seed})
+    write_run(args.out, result, editor.registry, extra={"notes": notes, "seed": editor.executor.seed})
     print(f"ran {len(result.trace)} step(s) in {result.seconds:.2f} s "
           f"({len(result.executed)} executed, {len(result.cached)} cached); wrote {args.out}")
     return 0
@@ -273,7 +278,7 @@ def cmd_edit(args) -> int:
     if best is None:  # the first turn failed: nothing to show
         raise first.exception or Declined("the edit produced no image")
     write_run(out, best.run, editor.registry, plan=best.plan,
-              extra={"instruction": args.instruction, "feedback": best.feedback, "notes": notes, "seed": args.seed,
+              extra={"instruction": args.instruction, "feedback": best.feedback, "notes": notes, "seed": editor.executor.seed,
                      **outcome.to_json()})
     print(f"edited in {sum(t.seconds for t in outcome.turns):.2f} s over {len(outcome.turns)} turn(s), "
           f"best turn {best.index} ({outcome.stopped}); wrote {out}")

@@ -1,15 +1,16 @@
 """Configuration: a `lego.toml` (path from --config or $LEGO_CONFIG) plus CLI overrides.
 
-    builder = "rule"            # rule | mllm | openai
+    builder = "rule"            # rule | mllm | openai (with model / quant / base_url)
     seed = 0
-    cache_mb = 512
-    max_side = 2048             # working size: longer side of the image the bricks see
+    cache_mb = 512              # step cache size
+    bricks = ["plugins/my_brick.py"]
 
     [engines.FILL]              # per brick: which engine, and its options
     engine = "diffusers-inpaint"
     model = "/models/sd2-inpainting"
 
-`--engine BRICK=ENGINE[:MODEL]` on the command line overrides the file.
+Command-line flags override the file (`--builder`, `--seed`, `--model`, …, and
+`--engine BRICK=ENGINE[:MODEL]` for engines).
 """
 
 from __future__ import annotations

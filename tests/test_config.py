@@ -34,3 +34,18 @@ def test_engine_flag_format():
     assert parse_engine_flag("STYLE=ip2p:/models/ip2p") == ("STYLE", "ip2p", "/models/ip2p")
     with pytest.raises(BadInput, match="BRICK=ENGINE"):
         parse_engine_flag("FILL")
+
+
+def test_config_file_sets_builder_seed_and_plugins(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = tmp_path / "lego.toml"
+    cfg.write_text(f'seed = 7\nbricks = ["{root / "examples/plugins/bright.py"}"]\n')
+    r = subprocess.run([sys.executable, "-m", "lego_demo", "--config", str(cfg), "bricks", "--json"], cwd=root,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "BRIGHT" in {b["name"] for b in json.loads(r.stdout)}
