@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed for engines that use randomness")
     p.add_argument("--concurrency", type=int, default=2,
                    help="edits that may run at once across all sessions (default 2)")
+    p.add_argument("--cache-mb", type=int, default=EditorConfig.cache_bytes // 2**20, metavar="MB",
+                   help="bound on the step cache shared by all sessions, in MB "
+                        f"(default {EditorConfig.cache_bytes // 2**20})")
     return p
 
 
@@ -41,7 +44,8 @@ def create_app(args: argparse.Namespace):
     """(demo, launch kwargs) for these arguments; used by main() and by the tests."""
     from lego_demo.ui import build_app, launch_options
 
-    editor = Editor.from_config(EditorConfig(plugins=list(args.bricks), builder=args.builder, seed=args.seed))
+    editor = Editor.from_config(EditorConfig(plugins=list(args.bricks), builder=args.builder, seed=args.seed,
+                                             cache_bytes=max(0, args.cache_mb) * 2**20))
     demo = build_app(editor)
     demo.queue(default_concurrency_limit=max(1, args.concurrency))
     return demo, launch_options(args.host, args.port, args.mcp)

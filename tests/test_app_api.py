@@ -79,10 +79,15 @@ def test_parser_defaults_bind_localhost(monkeypatch):
 def test_api_lists_the_three_named_endpoints(client):
     info = client.view_api(return_format="dict", print_info=False)
     named = info["named_endpoints"]
-    assert {"/edit", "/plan", "/run_workflow"} <= set(named)
+    assert {"/edit", "/plan", "/run_workflow", "/think_edit"} <= set(named)
     params = [p["parameter_name"] for p in named["/edit"]["parameters"]]
-    assert params == ["image", "instruction", "mask", "feedback"]
-    assert [p["parameter_has_default"] for p in named["/edit"]["parameters"]] == [False, False, True, True]
+    assert params == ["image", "instruction", "mask", "feedback", "think_turns"]  # new last, optional
+    assert [p["parameter_has_default"] for p in named["/edit"]["parameters"]] == [False, False, True, True, True]
+    assert named["/edit"]["parameters"][-1]["parameter_default"] == 1
+    assert len(named["/edit"]["returns"]) == 3  # unchanged for existing callers
+    think = named["/think_edit"]
+    assert [p["parameter_name"] for p in think["parameters"]] == ["image", "instruction", "mask", "feedback", "turns"]
+    assert think["parameters"][-1]["parameter_default"] == 3 and len(think["returns"]) == 2
     # the UI's own handlers are not part of the public API
     assert not any(name.startswith("/on_") for name in named)
 
@@ -177,6 +182,41 @@ def test_two_concurrent_clients_get_their_own_results(server, scenes):
     assert np.abs(results["b"][green].astype(int) - b.image[green].astype(int)).mean() < 3  # b's circle kept
 
 
+@pytest.fixture(scope="module")
+def outlined(tmp_path_factory):
+    """The first removal leaves the object's outline; the critic asks to expand the mask."""
+    scene = make_scene(640, 480, background_kind="checker", seed=3, outline=4)
+    path = tmp_path_factory.mktemp("think") / "outlined.png"
+    Image.fromarray(scene.image).save(path)
+    return scene, path, f"remove the {scene.objects[0].name}"
+
+
+def test_think_edit_returns_the_best_turn_and_every_turn_with_scores(client, outlined):
+    scene, path, instruction = outlined
+    result, turns_json = client.predict(handle_file(str(path)), instruction, turns=3, api_name="/think_edit")
+    assert _load(result).shape == scene.image.shape
+    report = json.loads(turns_json)
+    turns = report["turns"]
+    assert [t["turn"] for t in turns] == [1, 2] and report["best_turn"] == 2
+    assert "good enough at turn 2" in report["stopped"]
+    assert turns[0]["critique"]["feedback"] == ["expand the mask"] and turns[0]["critique"]["semantic"] < 8
+    assert turns[1]["feedback"] == ["expand the mask"]
+    assert "GROW" in [s.get("model") for s in turns[1]["workflow"]["pipeline"]]
+    assert turns[1]["critique"]["semantic"] >= 8 and turns[1]["critique"]["quality"] >= 8
+    assert all(isinstance(c["passed"], bool) for t in turns for c in t["critique"]["checks"])
+
+
+def test_edit_with_think_turns_returns_the_best_turn_and_stays_compatible(client, outlined):
+    _, path, instruction = outlined
+    _, workflow, reasoning = client.predict(handle_file(str(path)), instruction, None, "", 3, api_name="/edit")
+    assert "GROW" in workflow and reasoning  # the refined (second) turn's plan
+    _, workflow, _ = client.predict(handle_file(str(path)), instruction, api_name="/edit")
+    assert "GROW" not in workflow  # default think_turns=1: a plain edit, as before
+    with pytest.raises(Exception) as info:
+        client.predict(handle_file(str(path)), instruction, turns=9, api_name="/think_edit")
+    assert "from 1 to 5" in str(info.value) and "Traceback" not in str(info.value)
+
+
 def test_bad_image_is_a_clear_error(client, tmp_path):
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"not an image at all")
@@ -207,7 +247,7 @@ def test_mcp_lists_edit_and_plan_and_calls_plan(server, scenes):
                 return tools, result
 
     tools, result = asyncio.run(asyncio.wait_for(go(), timeout=120))
-    assert {"edit", "plan", "run_workflow"} <= set(tools)
+    assert {"edit", "plan", "run_workflow", "think_edit"} <= set(tools)
     assert "instruction" in json.dumps(tools["plan"].inputSchema)
     assert "Plan an edit" in (tools["plan"].description or "")
     assert not result.isError, result

@@ -1,6 +1,8 @@
 """The app in headless Chromium (Playwright, /usr/bin/chromium): pick an example, run it,
 re-plan with feedback (no RES; cached steps re-used), draw a mask and run a masked edit,
-run a hand-edited workflow and see a bad one's problems. Screenshots go to test-artifacts/.
+run a hand-edited workflow and see a bad one's problems; Think-while-Edit with 3 turns shows
+its turn strip with scores, and Stop ends a loop after the current turn. Screenshots go to
+test-artifacts/.
 
 Skips when Chromium or Playwright is missing, unless LEGO_REQUIRE_BROWSER=1 (CI): then it fails.
 """
@@ -9,12 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import time
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 pytestmark = pytest.mark.browser
 
@@ -84,8 +88,9 @@ def _shot(page, name: str) -> None:
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     page.wait_for_timeout(400)
     page.evaluate("window.scrollTo(0, 0)")
+    t0 = time.monotonic()
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    print(f"[browser] {time.monotonic() - T0:.1f}s {name}")
+    print(f"[browser] {time.monotonic() - T0:.1f}s {name} (screenshot {time.monotonic() - t0:.1f} s)")
 
 
 def _status(page) -> str:
@@ -93,7 +98,9 @@ def _status(page) -> str:
 
 
 def _wait_status(page, text: str) -> str:
+    t0 = time.monotonic()
     page.wait_for_selector(f"#lego-status:has-text('{text}')")
+    print(f"[browser] {time.monotonic() - T0:.1f}s status '{text}' after {time.monotonic() - t0:.1f} s")
     return _status(page)
 
 
@@ -154,13 +161,14 @@ def test_example_replan_mask_and_hand_edited_workflow(page):
     # 4. draw a mask over the middle of the image (the blue square) and run a masked edit
     box = _input_canvas_box(page)
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    t0 = time.monotonic()
     page.mouse.move(cx - 25, cy - 15)
-    page.mouse.down()
-    for dx in range(-25, 30, 5):
-        page.mouse.move(cx + dx, cy - 15 + (dx % 10), steps=2)
-    page.mouse.move(cx + 25, cy + 15, steps=4)
+    page.mouse.down()  # a short zig-zag stroke: each move re-renders the canvas (slow in software GL)
+    for x, y in ((cx + 25, cy - 10), (cx - 25, cy + 5), (cx + 25, cy + 15)):
+        page.mouse.move(x, y, steps=2)
     page.mouse.up()
     page.fill("#lego-instruction textarea", "remove it")
+    print(f"[browser] {time.monotonic() - T0:.1f}s mask drawn in {time.monotonic() - t0:.1f} s")
     page.click("#lego-run-btn")
     status = _wait_status(page, "turn 4")
     assert "your mask" in status, status
@@ -192,10 +200,12 @@ def test_example_replan_mask_and_hand_edited_workflow(page):
 
     # 6. history: use a result as the new input, then undo
     assert page.locator("#lego-history img").count() == 5
+    t0 = time.monotonic()
     page.click("#lego-use-btn")
     page.wait_for_selector("#lego-status:has-text('is now the input')")
     page.click("#lego-undo-btn")
     page.wait_for_selector("#lego-status:has-text('Undid')")
+    print(f"[browser] {time.monotonic() - T0:.1f}s use + undo in {time.monotonic() - t0:.1f} s")
 
 
 def test_bricks_tab_lists_every_brick(page):
@@ -206,3 +216,64 @@ def test_bricks_tab_lists_every_brick(page):
         assert name in text
     assert "active" in text
     _shot(page, "07_bricks")
+
+
+TURN_LINE = re.compile(r"turn \d · semantic \d+\.\d · quality \d+\.\d")
+
+
+class _SlowCritic:
+    """Takes a second per turn and always asks for more, so a loop runs until stopped."""
+
+    name = "slow-test-critic"
+
+    def critique(self, source, edited, instruction, plan=None, run=None):
+        from lego_demo.critics.base import Critique
+
+        time.sleep(1.0)
+        return Critique(5.0, 10.0, "[FAILED] the test critic is never satisfied", f"{instruction} (stronger)",
+                        ["stronger"], [])
+
+
+def test_think_while_edit_turn_strip_and_stop(page, tmp_path, monkeypatch):
+    from lego_demo.synthetic import make_scene
+    from lego_demo.ui.session import Editors
+
+    # an outlined object: turn 1 leaves the outline, the critic asks to expand the mask, turn 2 passes
+    scene = make_scene(640, 480, background_kind="checker", seed=3, outline=4)
+    path = tmp_path / "outlined.png"
+    Image.fromarray(scene.image).save(path)
+    page.set_input_files("#lego-input input[type=file]", str(path))
+    page.wait_for_selector("#lego-input canvas")
+    page.fill("#lego-instruction textarea", f"remove the {scene.objects[0].name}")
+    turns = page.locator("#lego-think-turns input[type=number]")
+    turns.fill("3")
+    turns.press("Enter")
+    assert not page.locator("#lego-stop-btn").is_enabled()  # nothing to stop yet
+    page.click("#lego-run-btn")
+    status = _wait_status(page, "Done — Think-while-Edit")
+    assert "good enough at turn 2" in status, status
+    strip = page.inner_text("#lego-think-turns-list")
+    lines = TURN_LINE.findall(strip)
+    assert len(lines) >= 2, strip
+    assert "refine: expand the mask" in strip and "GROW" in strip and "cached steps 1" in strip, strip
+    assert page.locator("#lego-think-strip img").count() >= 2
+    assert "semantic" in page.inner_text("#lego-think-strip")
+    assert "✓" in page.inner_text("#lego-critique")
+    assert page.locator("#lego-history img").count() == 2  # each turn is in the history
+    assert not page.locator("#lego-stop-btn").is_enabled()
+    _shot(page, "08_think_while_edit")
+
+    # Stop: a never-satisfied critic keeps a 5-turn loop going; Stop ends it after the current turn
+    monkeypatch.setattr(Editors, "critic", property(lambda self: _SlowCritic()))
+    page.fill("#lego-instruction textarea", "make it brighter")
+    turns.fill("5")
+    turns.press("Enter")
+    page.click("#lego-run-btn")
+    page.wait_for_function("(() => { const t = document.querySelector('#lego-think-turns-list').innerText;"
+                           " return t.includes('of 5 turn') && t.includes('turn 1 · semantic'); })()")
+    page.click("#lego-stop-btn")  # during turn 2 (the critic takes a second per turn)
+    status = _wait_status(page, "Done — Think-while-Edit")
+    assert "stopped by the user after turn 2" in status, status
+    assert len(TURN_LINE.findall(page.inner_text("#lego-think-turns-list"))) == 2
+    assert "Traceback" not in page.inner_text("body")
+    _shot(page, "09_think_stopped")

@@ -1,6 +1,7 @@
 """The app's session logic without a browser: inputs from the image editor, planning with
 accumulated feedback, cache re-use on re-plan, hand-edited workflows, history and undo,
-error messages, and the views (captions, bricks table)."""
+Think-while-Edit (turns, critique, stop), error messages, and the views (captions, bricks
+table, turn strip)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,25 @@ from lego_demo.errors import BadInput, Declined, InvalidWorkflow, StepError
 from lego_demo.synthetic import make_scene
 from lego_demo.ui.errors import describe
 from lego_demo.ui.examples import EXAMPLES, available_examples
-from lego_demo.ui.session import Editors, Session, edit_events, read_editor_value, run_events, stream
-from lego_demo.ui.views import bricks_markdown, gallery_items, history_items, problems_markdown
+from lego_demo.ui.session import (
+    Editors,
+    Session,
+    ThinkRun,
+    edit_events,
+    read_editor_value,
+    run_events,
+    stream,
+    think_events,
+)
+from lego_demo.ui.views import (
+    bricks_markdown,
+    critique_markdown,
+    gallery_items,
+    history_items,
+    problems_markdown,
+    think_strip_items,
+    think_strip_markdown,
+)
 from lego_demo.workflow import parse_workflow
 
 CAPTION_RE = re.compile(r"^step \d+ · [A-Z][A-Z0-9-]* · [\w.-]+ · \d+\.\d\d s( · cached)?( · \w+)?( \(.*\))?$")
@@ -355,3 +373,108 @@ def test_rule_builder_replan_reuses_cached_steps(base_editor, scene):
     bricks = [t.brick for t in second.run.trace]
     assert "INPAINT" not in bricks
     assert second.cached, "the re-plan should re-use the unchanged segmentation step"
+
+
+# -- Think-while-Edit ------------------------------------------------------------------------------
+@pytest.fixture
+def rule_editors(base_editor) -> Editors:
+    """The offline rule Builder with a fresh step cache (the think scenario needs its GROW step)."""
+    from lego_demo.executor import Executor, StepCache
+
+    return Editors(Editor(base_editor.registry, executor=Executor(base_editor.registry, cache=StepCache())))
+
+
+@pytest.fixture(scope="module")
+def outlined():
+    """An outlined object: the first removal leaves the outline, the critic asks to expand the mask."""
+    scene = make_scene(640, 480, background_kind="checker", seed=3, outline=4)
+    return scene, f"remove the {scene.objects[0].name}"
+
+
+def test_think_recovers_on_the_second_turn_and_records_each_turn(rule_editors, outlined):
+    scene, instruction = outlined
+    s = Session()
+    s.set_input(scene.image, None)
+    seen = []
+    run = s.think(rule_editors, 3, instruction=instruction, on_turn=seen.append)
+    assert isinstance(run, ThinkRun) and not run.running
+    assert [t.index for t in seen] == [1, 2] == [t.index for t in run.turns]
+    first, second = run.turns
+    assert first.critique.feedback == ["expand the mask"] and first.critique.semantic < 8
+    assert second.feedback == ["expand the mask"]
+    assert "GROW" in [st.brick for st in second.plan.workflow.steps]
+    assert second.critique.semantic >= 8 and second.critique.quality >= 8
+    assert second.run.cached == [1]  # RES is re-used from the step cache
+    assert run.best == 1 and "good enough at turn 2" in run.stopped
+    # each turn is a history turn; the best one is selected; the task keeps the best turn's feedback
+    assert [t.source for t in s.turns] == ["think", "think"] and [t.think_index for t in s.turns] == [1, 2]
+    assert s.selected == 1 and s.feedback == ["expand the mask"] and s.plan is second.plan
+    assert "semantic 10.0" in s.turns[1].title
+    assert len(history_items(s)) == 2
+    # "use as input" takes the best result; undo goes back turn by turn
+    assert np.array_equal(s.use_result(), second.result)
+    assert s.undo() == "use turn 2 as input"
+    assert s.undo().startswith("turn 2") and len(s.turns) == 1 and s.feedback == []
+    assert s.undo().startswith("turn 1") and s.turns == [] and s.image is scene.image
+
+
+def test_think_stops_after_the_current_turn_when_asked(rule_editors, outlined):
+    scene, instruction = outlined
+    s = Session()
+    s.set_input(scene.image, None)
+    s.set_instruction(instruction)
+    # the Stop button's flag, set while turn 1 runs (here: when it is reported)
+    run = s.think(rule_editors, 3, on_turn=lambda t: s.request_stop())
+    assert len(run.turns) == 1 and run.stopped == "stopped by the user after turn 1"
+    assert len(s.turns) == 1 and s.selected == 0 and not s.stop_requested
+    assert not s.request_stop()  # nothing running any more
+    # a Stop pressed after Plan & run but before the worker thread starts the loop still counts
+    events = think_events(s, rule_editors, 3)
+    assert s.request_stop()
+    run = [e for e in events if e.kind == "return"][0].payload
+    assert len(run.turns) == 1 and "stopped by the user" in run.stopped and not s.thinking
+    # an explicit should_stop works the same
+    s2 = Session()
+    s2.set_input(scene.image, None)
+    run = s2.think(rule_editors, 5, instruction=instruction, should_stop=lambda: True)
+    assert len(run.turns) == 1 and "stopped by the user" in run.stopped
+
+
+def test_think_events_stream_each_turn_and_the_views_show_scores(rule_editors, outlined):
+    scene, instruction = outlined
+    s = Session()
+    s.set_input(scene.image, None)
+    s.set_instruction(instruction)
+    events = list(think_events(s, rule_editors, 3))
+    kinds = [e.kind for e in events]
+    assert kinds.count("plan") == 2 and kinds.count("think_turn") == 2 and kinds[-1] == "return"
+    assert kinds.index("step") > kinds.index("plan") and kinds.index("think_turn") > kinds.index("step")
+    run = events[-1].payload
+    strip = think_strip_markdown(run)
+    assert "2 of 3 turn(s)" in strip and "Best: turn 2" in strip
+    assert "turn 1 · semantic 7.5 · quality 10.0 · refine: expand the mask" in strip
+    assert "★ turn 2 · semantic 10.0 · quality 10.0 · plan RES → GROW" in strip and "cached steps 1" in strip
+    items = think_strip_items(run)
+    assert [caption for _, caption in items] == ["turn 1 · semantic 7.5 · quality 10.0",
+                                                 "★ turn 2 · semantic 10.0 · quality 10.0"]
+    panel = critique_markdown(run.turns[0])
+    assert "✗" in panel and "left nothing of the object" in panel and "Refined instruction" in panel
+    assert "running" not in think_strip_markdown(run) and "Think-while-Edit" in think_strip_markdown(None)
+
+
+def test_think_with_one_turn_is_one_edit(rule_editors, scene):
+    s = _session(scene)
+    run = s.think(rule_editors, 1)
+    assert len(run.turns) == 1 == len(s.turns) and run.best == 0
+    assert run.turns[0].critique is not None
+
+
+def test_think_whose_first_turn_fails_raises_and_keeps_the_failed_turn(editors, scene):
+    s = _session(scene, "decline this")
+    with pytest.raises(Declined):
+        s.think(editors, 3)
+    assert s.turns == [] and len(s.last_think.turns) == 1 and not s.last_think.running
+    assert "failed: the stub Builder declined" in think_strip_markdown(s.last_think)
+    assert "not judged" in critique_markdown(s.last_think.turns[0])
+    with pytest.raises(BadInput):
+        Session().think(editors, 3, instruction="remove the red circle")  # no image

@@ -14,15 +14,29 @@ from ..editor import Editor
 from .api import make_api
 from .errors import describe
 from .examples import available_examples
-from .session import Editors, Event, Session, edit_events, read_editor_value, run_events
+from .session import (
+    MAX_THINK_TURNS,
+    Editors,
+    Event,
+    Session,
+    ThinkRun,
+    edit_events,
+    read_editor_value,
+    run_events,
+    think_events,
+)
 from .views import (
     bricks_markdown,
+    critique_markdown,
     feedback_markdown,
     gallery_items,
     graph_image,
     history_items,
     problems_markdown,
     step_line,
+    think_status,
+    think_strip_items,
+    think_strip_markdown,
     turn_status,
 )
 
@@ -34,6 +48,8 @@ CSS = """
 #lego-header p { margin-top: 0; color: var(--body-text-color-subdued); }
 #lego-status { min-height: 2.5em; }
 #lego-run-btn, #lego-replan-btn { min-height: 44px; }
+#lego-think-strip .grid-container { grid-template-columns: repeat(5, minmax(100px, 1fr)) !important; }
+#lego-think-strip .caption-label { white-space: normal !important; font-size: 0.8em; }
 #lego-history .grid-container { grid-template-columns: repeat(6, minmax(100px, 1fr)) !important; }
 #lego-steps .grid-container { grid-template-columns: repeat(4, minmax(100px, 1fr)) !important; }
 #lego-steps .caption-label, #lego-history .caption-label {
@@ -47,7 +63,8 @@ INTRO = (
     "Type what to change. The **Builder** reads the image and your instruction, explains its reasoning and "
     "writes a **workflow** of bricks (segment → inpaint → …); the **Executor** runs it step by step. "
     "Not what you wanted? Give **feedback** (e.g. “don't use RES”) and re-plan — steps that did not change "
-    "come from the cache. Paint on the image to restrict the edit to an area."
+    "come from the cache. Paint on the image to restrict the edit to an area. With **Think-while-Edit** "
+    "turns above 1, a critic scores each result and its refinement feeds the next turn; the best turn wins."
 )
 
 
@@ -77,6 +94,13 @@ def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
                             label="Instruction", placeholder="e.g. remove the red circle", lines=1, max_lines=3,
                             elem_id="lego-instruction",
                         )
+                        with gr.Row(equal_height=True):
+                            think_turns = gr.Slider(
+                                1, MAX_THINK_TURNS, value=1, step=1, label="Think-while-Edit turns",
+                                info="1 = plain edit; more: critique each result and refine, keep the best",
+                                scale=4, elem_id="lego-think-turns",
+                            )
+                            stop_btn = gr.Button("■ Stop", scale=1, interactive=False, elem_id="lego-stop-btn")
                         run_btn = gr.Button("▶ Plan & run", variant="primary", elem_id="lego-run-btn")
                     with gr.Column(scale=1):
                         result_img = gr.Image(label="Result", type="numpy", format="png", height=460,
@@ -95,6 +119,16 @@ def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
                               "(with feedback: press Re-plan afterwards)",
                         examples_per_page=8, elem_id="lego-examples",
                     )
+                with gr.Accordion("Think-while-Edit turns", open=True, elem_id="lego-think-acc"):
+                    with gr.Row(equal_height=False):
+                        with gr.Column(scale=3):
+                            think_md = gr.Markdown(think_strip_markdown(None), elem_id="lego-think-turns-list")
+                            think_gallery = gr.Gallery(
+                                label="Turn strip (turn · semantic · quality; ★ = best)", columns=5, height="auto",
+                                object_fit="contain", allow_preview=False, elem_id="lego-think-strip",
+                            )
+                        with gr.Column(scale=2):
+                            critique_md = gr.Markdown("", elem_id="lego-critique")
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=2):
                         graph = gr.Image(label="Workflow graph (grey pending · yellow running · green done · "
@@ -135,6 +169,7 @@ def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
                 gr.Markdown(_api_help())
 
         # -- hidden API surface: named endpoints for gradio_client and MCP -------------------------
+        demo.lego_editors = editors  # for operators and tests: the shared editors (registry, step cache)
         api = make_api(editors)
         with gr.Row(visible=False):
             a_image = gr.Image(type="numpy", label="image")
@@ -147,53 +182,107 @@ def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
             a_reasoning = gr.Textbox(label="reasoning")
             a_declined = gr.Textbox(label="declined")
             a_trace = gr.Textbox(label="trace JSON")
-            a_btns = [gr.Button(visible=False) for _ in range(3)]
-        a_btns[0].click(api["edit"], [a_image, a_instruction, a_mask, a_feedback],
+            a_think_turns = gr.Number(value=1, precision=0, label="think_turns")
+            a_turns = gr.Number(value=3, precision=0, label="turns")
+            a_turns_json = gr.Textbox(label="turns JSON")
+            a_btns = [gr.Button(visible=False) for _ in range(4)]
+        a_btns[0].click(api["edit"], [a_image, a_instruction, a_mask, a_feedback, a_think_turns],
                         [a_result, a_workflow, a_reasoning], api_name="edit")
         a_btns[1].click(api["plan"], [a_image, a_instruction, a_mask, a_feedback],
                         [a_workflow, a_reasoning, a_declined], api_name="plan")
         a_btns[2].click(api["run_workflow"], [a_image, a_workflow_in, a_mask],
                         [a_result, a_trace], api_name="run_workflow")
+        a_btns[3].click(api["think_edit"], [a_image, a_instruction, a_mask, a_feedback, a_turns],
+                        [a_result, a_turns_json], api_name="think_edit")
 
         # -- UI handlers ---------------------------------------------------------------------------
         run_outputs = [state, reasoning, graph, code, problems, gallery, result_img, status, feedback_md,
-                       history, feedback]
+                       history, feedback, think_md, think_gallery, critique_md, stop_btn]
 
         def session_of(s: Session | None) -> Session:
             return s if isinstance(s, Session) else Session(builder=editors.default)
 
         def stream_run(session: Session, events: Iterator[Event], progress: gr.Progress,
-                       clear_feedback_box: bool = False) -> Iterator[dict]:
-            """Turn a stream of session events into page updates."""
+                       clear_feedback_box: bool = False, thinking: int = 0) -> Iterator[dict]:
+            """Turn a stream of session events into page updates. `thinking`: the number of
+            Think-while-Edit turns (0 = a single run)."""
             workflow = None
             steps: dict[int, str] = {}
             lines: list[str] = []
             last_draw = 0.0
-            yield {state: session, status: "Planning…", problems: "", feedback_md: feedback_markdown(session)}
+            n_plans = 0
+            first: dict[Any, Any] = {state: session, status: "Planning…", problems: "",
+                                     feedback_md: feedback_markdown(session)}
+            if thinking:
+                first.update({status: f"Think-while-Edit turn 1 of {thinking}: planning…", think_gallery: [],
+                              think_md: f"**Think-while-Edit — 0 of {thinking} turn(s) (running…)**",
+                              critique_md: "", stop_btn: gr.Button("■ Stop", interactive=True)})
+            yield first
             try:
                 for ev in events:
                     if ev.kind == "text":
                         yield {reasoning: ev.payload}
                     elif ev.kind == "plan":
+                        n_plans += 1
                         workflow = ev.payload.workflow
+                        where = f"Think-while-Edit turn {n_plans} of {thinking}: " if thinking else ""
+                        if workflow is None:  # declined: the error follows
+                            yield {reasoning: ev.payload.reasoning}
+                            continue
                         steps = {s.number: "pending" for s in workflow.steps}
+                        lines = []
                         last_draw = time.monotonic()
                         yield {reasoning: ev.payload.reasoning, code: workflow.dumps(),
-                               graph: graph_image(workflow, registry, steps), status: "Running the workflow…",
+                               graph: graph_image(workflow, registry, steps), status: where + "running the workflow…",
                                feedback_md: feedback_markdown(session)}
                     elif ev.kind == "step":
                         e = ev.payload
                         steps[e.step] = e.status
                         if e.status != "running":
                             lines.append(step_line(e))
+                        where = f"turn {n_plans}/{thinking} · " if thinking else ""
                         progress((e.index - (e.status == "running"), e.total),
-                                 desc=f"step {e.step} · {e.brick} · {e.status}")
+                                 desc=f"{where}step {e.step} · {e.brick} · {e.status}")
                         now = time.monotonic()
-                        update: dict[Any, Any] = {status: "Running: " + (lines[-1] if lines else step_line(e))}
+                        prefix = f"Think-while-Edit turn {n_plans} of {thinking}: " if thinking else "Running: "
+                        update: dict[Any, Any] = {status: prefix + (lines[-1] if lines else step_line(e))}
                         if now - last_draw >= GRAPH_REFRESH_S:
                             update[graph] = graph_image(workflow, registry, steps)
                             last_draw = now
                         yield update
+                    elif ev.kind == "think_turn":
+                        t = ev.payload
+                        run = session.last_think
+                        update = {state: session, think_md: think_strip_markdown(run),
+                                  think_gallery: think_strip_items(run), critique_md: critique_markdown(t),
+                                  history: history_items(session), feedback_md: feedback_markdown(session)}
+                        if t.result is not None:
+                            update[result_img] = t.result
+                        if t.run is not None:
+                            update[gallery] = gallery_items(t.run)
+                            update[graph] = graph_image(t.run.workflow, registry,
+                                                        {s.step: "cached" if s.cache_hit else "done"
+                                                         for s in t.run.trace})
+                        c = t.critique
+                        if c is not None:
+                            nxt = (f" Refining: {', '.join(c.feedback)}…" if c.feedback and t.index < thinking else "")
+                            update[status] = (f"Think-while-Edit turn {t.index} of {thinking}: semantic "
+                                              f"{c.semantic:.1f} · quality {c.quality:.1f}.{nxt}")
+                        yield update
+                    elif ev.kind == "return" and isinstance(ev.payload, ThinkRun):
+                        run = ev.payload
+                        turn = session.turns[session.selected]
+                        best = run.best_turn
+                        yield {
+                            state: session, graph: graph_image(turn.workflow, registry,
+                                                               {s: "cached" for s in turn.cached}
+                                                               | {s: "done" for s in turn.executed}),
+                            code: turn.workflow.dumps(), gallery: gallery_items(turn.run), reasoning: turn.reasoning,
+                            result_img: turn.result_image, status: think_status(run, turn),
+                            history: history_items(session), feedback_md: feedback_markdown(session),
+                            think_md: think_strip_markdown(run), think_gallery: think_strip_items(run),
+                            critique_md: critique_markdown(best), stop_btn: gr.Button("■ Stop", interactive=False),
+                        }
                     elif ev.kind == "return":
                         turn = ev.payload
                         final = {s: ("cached" if s in turn.cached else "done") for s in steps}
@@ -214,18 +303,30 @@ def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
                     update[graph] = graph_image(workflow, registry, steps)
                 if getattr(exc, "problems", None):
                     update[problems] = problems_markdown(exc.problems)
+                if thinking:
+                    update.update({think_md: think_strip_markdown(session.last_think),
+                                   stop_btn: gr.Button("■ Stop", interactive=False)})
                 yield update
 
-        def on_plan_run(s, editor_value, text, progress=gr.Progress()):
+        def on_plan_run(s, editor_value, text, n_turns, progress=gr.Progress()):
             session = session_of(s)
             try:
                 image, mask = read_editor_value(editor_value)
                 session.set_input(image, mask)
                 session.set_instruction(text)
+                n = max(1, min(MAX_THINK_TURNS, int(n_turns or 1)))
             except Exception as exc:
                 yield from _fail(session, exc)
                 return
-            yield from stream_run(session, edit_events(session, editors), progress)
+            if n == 1:  # a plain edit, exactly as without Think-while-Edit
+                yield from stream_run(session, edit_events(session, editors), progress)
+            else:
+                yield from stream_run(session, think_events(session, editors, n), progress, thinking=n)
+
+        def on_stop(s):
+            if isinstance(s, Session) and s.request_stop():
+                return gr.Button("Stopping after this turn…", interactive=False)
+            return gr.Button("■ Stop", interactive=False)
 
         def on_replan(s, editor_value, text, fb, progress=gr.Progress()):
             session = session_of(s)
@@ -315,8 +416,8 @@ def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
             return session
 
         common = {"show_progress_on": [result_img], "api_visibility": "private"}
-        run_btn.click(on_plan_run, [state, image_in, instruction], run_outputs, **common)
-        instruction.submit(on_plan_run, [state, image_in, instruction], run_outputs, **common)
+        run_btn.click(on_plan_run, [state, image_in, instruction, think_turns], run_outputs, **common)
+        instruction.submit(on_plan_run, [state, image_in, instruction, think_turns], run_outputs, **common)
         replan_btn.click(on_replan, [state, image_in, instruction, feedback], run_outputs, **common)
         feedback.submit(on_replan, [state, image_in, instruction, feedback], run_outputs, **common)
         run_wf_btn.click(on_run_workflow, [state, image_in, code], run_outputs, **common)
@@ -327,6 +428,9 @@ def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
         undo_btn.click(on_undo, [state], [state, image_in, status, feedback_md, history, result_img, instruction],
                        **quick)
         builder_dd.change(on_builder, [state, builder_dd], [state], **quick)
+        # the flag is read between turns: the running turn finishes and is kept (no `cancels=`,
+        # which would kill the generator mid-step and lose the turn)
+        stop_btn.click(on_stop, [state], [stop_btn], **quick)
     return demo
 
 
@@ -342,16 +446,18 @@ image, workflow_json, reasoning = client.predict(
 workflow_json, reasoning, declined = client.predict(
     handle_file("photo.png"), "make the blue square green", None, "don't use RES", api_name="/plan")
 image, trace_json = client.predict(handle_file("photo.png"), workflow_json, api_name="/run_workflow")
+image, turns_json = client.predict(handle_file("photo.png"), "remove the red circle", turns=3, api_name="/think_edit")
 ```
 
 | endpoint | arguments | returns |
 |---|---|---|
-| `/edit` | image, instruction, mask = None, feedback = "" | result image, workflow JSON, reasoning |
+| `/edit` | image, instruction, mask = None, feedback = "", think_turns = 1 | result image, workflow JSON, reasoning (of the best turn when think_turns > 1) |
 | `/plan` | image, instruction, mask = None, feedback = "" | workflow JSON (or ""), reasoning, declined reason (or "") |
 | `/run_workflow` | image, workflow JSON, mask = None | result image, trace JSON |
+| `/think_edit` | image, instruction, mask = None, feedback = "", turns = 3 | best turn's image, turns JSON (per turn: plan, cached steps, critique scores and checks) |
 
 Masks are images: white = the area to edit. Feedback is one item per line.
-Start the app with `--mcp` (or `GRADIO_MCP_SERVER=True`) to serve the same three functions as MCP tools
+Start the app with `--mcp` (or `GRADIO_MCP_SERVER=True`) to serve the same functions as MCP tools
 at `/gradio_api/mcp/`.
 """
 

@@ -21,9 +21,12 @@ from ..editor import BUILDERS, Editor
 from ..errors import BadInput, Declined, InvalidWorkflow
 from ..executor import RunResult, StepEvent
 from ..images import load_image
+from ..think import DEFAULT_THRESHOLD, think_while_edit
+from ..think import Turn as ThinkTurn
 from ..workflow import Workflow
 
 MAX_UNDO = 20
+MAX_THINK_TURNS = 5  # the app's bound on Think-while-Edit turns (each turn is a full plan + run + critique)
 
 
 class Editors:
@@ -34,6 +37,7 @@ class Editors:
         self.default = default
         self._by_name: dict[str, Editor] = {default: base}
         self._lock = threading.Lock()
+        self._critic = None
 
     @property
     def registry(self):
@@ -51,6 +55,16 @@ class Editors:
             if name not in self._by_name:
                 self._by_name[name] = Editor(self.base.registry, executor=self.base.executor, builder_name=name)
             return self._by_name[name]
+
+    @property
+    def critic(self):
+        """The critic that judges Think-while-Edit turns (the offline one: measured checks)."""
+        with self._lock:
+            if self._critic is None:
+                from ..critics.offline import OfflineCritic
+
+                self._critic = OfflineCritic(self.base.registry)
+            return self._critic
 
 
 # -- inputs ------------------------------------------------------------------------------------
@@ -120,7 +134,9 @@ class Turn:
     reasoning: str
     workflow: Workflow
     run: RunResult
-    source: str = "plan"  # plan | replan | manual
+    source: str = "plan"  # plan | replan | manual | think
+    critique: Any = None  # the critic's Critique, for Think-while-Edit turns
+    think_index: int | None = None  # which turn of its Think-while-Edit run
 
     @property
     def result_image(self) -> np.ndarray | None:
@@ -144,6 +160,9 @@ class Turn:
     def title(self) -> str:
         what = self.instruction if self.source != "manual" else f"hand-edited workflow: {self.workflow.process}"
         extra = f" + feedback: {'; '.join(self.feedback)}" if self.feedback else ""
+        if self.critique is not None:
+            extra += (f" · think {self.think_index} · semantic {self.critique.semantic:.1f}"
+                      f" · quality {self.critique.quality:.1f}")
         return f"turn {self.number}: {what}{extra}"
 
     def summary(self) -> str:
@@ -154,6 +173,54 @@ class Turn:
         if self.executed:
             parts.append(f"executed step(s) {', '.join(map(str, self.executed))}")
         return "; ".join(parts)
+
+
+@dataclass
+class ThinkRun:
+    """One Think-while-Edit run in a session: every turn (failed ones too), which of them went
+    into the history, the best one and why the loop stopped."""
+
+    requested: int
+    turns: list[ThinkTurn] = field(default_factory=list)
+    recorded: dict[int, int] = field(default_factory=dict)  # think turn index -> index in Session.turns
+    best: int | None = None  # index into .turns
+    stopped: str = ""
+    running: bool = True
+
+    @property
+    def best_turn(self) -> ThinkTurn | None:
+        return self.turns[self.best] if self.best is not None else None
+
+    def best_so_far(self) -> int | None:
+        """While running: the turn with the highest overall score so far (earliest on ties)."""
+        best = None
+        for i, t in enumerate(self.turns):
+            if t.critique is not None and (best is None or t.critique.overall > self.turns[best].critique.overall):
+                best = i
+        return best
+
+    def to_json(self) -> dict:
+        return {"turns": [t.to_json() for t in self.turns],
+                "best_turn": None if self.best is None else self.turns[self.best].index,
+                "stopped": self.stopped}
+
+
+class _WatchedEditor:
+    """The session's Editor as think_while_edit sees it, reporting each turn's streamed
+    reasoning and its plan before the run starts (Editor.edit has no plan callback)."""
+
+    def __init__(self, editor: Editor, on_text=None, on_plan=None):
+        self.editor, self.on_text, self.on_plan = editor, on_text, on_plan
+
+    def edit(self, instruction, image, mask=None, feedback=(), previous=None, on_progress=None):
+        plan = self.editor.plan(instruction, image, mask, feedback, previous, on_text=self.on_text)
+        if self.on_plan is not None:
+            self.on_plan(plan)
+        if plan.workflow is None:
+            raise Declined(f"the {self.editor.builder.name} Builder declined: {plan.declined}")
+        if plan.problems:
+            raise InvalidWorkflow(plan.problems)
+        return plan, self.editor.run(plan.workflow, image, mask, on_progress=on_progress)
 
 
 @dataclass
@@ -181,6 +248,9 @@ class Session:
     turns: list[Turn] = field(default_factory=list)
     selected: int | None = None  # index into turns picked in the history
     undo_stack: list[_Snapshot] = field(default_factory=list)
+    last_think: ThinkRun | None = None  # the latest Think-while-Edit run (for the turn strip)
+    stop_requested: bool = False  # set by the Stop button; read between Think-while-Edit turns
+    thinking: bool = False  # a Think-while-Edit loop is starting or running
 
     # -- the task ------------------------------------------------------------------------------
     def set_input(self, image: np.ndarray | None, mask: np.ndarray | None = None) -> None:
@@ -276,6 +346,77 @@ class Session:
             raise BadInput("type feedback first, e.g. \"don't use RES\", then press Re-plan")
         return self.edit(editors, source="replan", before=before, **callbacks)
 
+    def think(self, editors: Editors, turns: int = 3, instruction: str | None = None,
+              should_stop: Callable[[], bool] | None = None, on_turn: Callable[[ThinkTurn], None] | None = None,
+              on_text: Callable[[str], None] | None = None, on_plan: Callable[[Plan], None] | None = None,
+              on_progress: Callable[[StepEvent], None] | None = None, critic: Any = None,
+              threshold: float = DEFAULT_THRESHOLD) -> ThinkRun:
+        """Think-while-Edit on the current task: plan, run, critique, refine, for up to `turns`
+        turns (1–MAX_THINK_TURNS). Each turn that produced a result becomes a history turn
+        (undoable, usable as the next input); the best one is selected at the end. The loop
+        stops after the current turn when `should_stop()` (default: the Stop button's flag)
+        is true. Raises the first turn's error when no turn produced a result."""
+        self.thinking = True  # a Stop from now on counts (think_events sets it before the thread starts)
+        try:
+            return self._think(editors, turns, instruction, should_stop, on_turn, on_text, on_plan, on_progress,
+                               critic, threshold)
+        finally:
+            self.thinking = False
+            self.stop_requested = False
+
+    def _think(self, editors, turns, instruction, should_stop, on_turn, on_text, on_plan, on_progress, critic,
+               threshold) -> ThinkRun:
+        if instruction is not None:
+            self.set_instruction(instruction)
+        if self.image is None:
+            raise BadInput("upload an image first (or pick an example)")
+        if not self.instruction:
+            raise BadInput("type an instruction first, e.g. \"remove the red circle\"")
+        turns = max(1, min(MAX_THINK_TURNS, int(turns)))
+        editor = editors.get(self.builder)
+        run = ThinkRun(requested=turns)
+        self.last_think = run
+
+        def record(t: ThinkTurn) -> None:
+            if t.run is not None:
+                self._push_undo(self._snapshot(f"turn {len(self.turns) + 1} (think {t.index})"))
+                self.turns.append(Turn(
+                    number=len(self.turns) + 1, instruction=self.instruction, feedback=list(t.feedback),
+                    image=self.image, mask=self.mask, reasoning=t.plan.reasoning if t.plan else "",
+                    workflow=t.run.workflow, run=t.run, source="think", critique=t.critique, think_index=t.index,
+                ))
+                self.selected = len(self.turns) - 1
+                self.plan, self.feedback = t.plan, list(t.feedback)
+                run.recorded[t.index] = self.selected
+            run.turns.append(t)
+            if on_turn is not None:
+                on_turn(t)
+
+        try:
+            outcome = think_while_edit(
+                _WatchedEditor(editor, on_text, on_plan), critic or editors.critic, self.instruction, self.image,
+                self.mask, feedback=list(self.feedback), max_turns=turns, threshold=threshold, on_turn=record,
+                should_stop=should_stop or (lambda: self.stop_requested), on_progress=on_progress,
+            )
+        finally:
+            run.running = False
+        run.best, run.stopped = outcome.best, outcome.stopped
+        best = outcome.best_turn
+        if best is None:
+            first = outcome.turns[0]
+            raise first.exception or Declined(f"the edit produced no image to judge ({outcome.stopped})")
+        self.selected = run.recorded[best.index]
+        self.plan, self.feedback = best.plan, list(best.feedback)
+        return run
+
+    def request_stop(self) -> bool:
+        """The Stop button: end a running Think-while-Edit loop after its current turn.
+        False when nothing is running."""
+        if not self.thinking:
+            return False
+        self.stop_requested = True
+        return True
+
     # -- history -------------------------------------------------------------------------------
     @property
     def last(self) -> Turn | None:
@@ -333,7 +474,7 @@ def check_workflow(editor: Editor, source: Any, has_mask: bool, banned: Sequence
 # -- streaming callbacks into a generator ---------------------------------------------------------
 @dataclass
 class Event:
-    kind: str  # text | plan | step | turn
+    kind: str  # text | plan | step | think_turn | return
     payload: Any
 
 
@@ -382,6 +523,28 @@ def edit_events(session: Session, editors: Editors, feedback: str | None = None,
             return session.replan(editors, feedback, **callbacks)
         return session.edit(editors, **callbacks)
 
+    return stream(work)
+
+
+def think_events(session: Session, editors: Editors, turns: int) -> Iterator[Event]:
+    """Session.think, streamed: per turn text (reasoning so far), plan, step (StepEvent) and
+    think_turn (think.Turn, after its critique); then return (ThinkRun)."""
+    def work(emit):
+        reasoning: list[str] = []
+
+        def on_text(chunk: str) -> None:
+            reasoning.append(chunk)
+            emit("text", "".join(reasoning))
+
+        def on_plan(plan: Plan) -> None:
+            reasoning.clear()
+            emit("plan", plan)
+
+        return session.think(editors, turns, on_turn=lambda t: emit("think_turn", t), on_text=on_text,
+                             on_plan=on_plan, on_progress=lambda e: emit("step", e))
+
+    # from here a Stop counts, even one that arrives before the worker thread starts the loop
+    session.thinking, session.stop_requested = True, False
     return stream(work)
 
 

@@ -15,7 +15,7 @@ from ..executor import RunResult, StepEvent
 from ..images import to_pil
 from ..registry import Registry
 from ..workflow import Workflow
-from .session import Session, Turn
+from .session import Session, ThinkRun, Turn
 
 GALLERY_MAX_SIDE = 384
 
@@ -115,6 +115,89 @@ def history_items(session: Session) -> list[tuple[Image.Image, str]]:
         if image is not None:
             items.append((thumbnail(image, 256), turn.title))
     return items
+
+
+# -- Think-while-Edit -----------------------------------------------------------------------------
+def think_turn_line(turn, best: bool = False) -> str:
+    """`turn 2 · semantic 10.0 · quality 10.0 · plan RES → GROW → … · cached steps 1 · 0.35 s`."""
+    parts = [f"turn {turn.index}"]
+    c = turn.critique
+    if c is not None:
+        parts += [f"semantic {c.semantic:.1f}", f"quality {c.quality:.1f}"]
+        if c.feedback:
+            parts.append("refine: " + ", ".join(c.feedback))
+    elif turn.exception is not None:
+        parts.append(f"failed: {turn.error}")
+    else:
+        parts.append("no image to judge")
+    if turn.plan is not None and turn.plan.workflow is not None:
+        parts.append("plan " + " → ".join(s.brick for s in turn.plan.workflow.steps))
+    if turn.run is not None and turn.run.cached:
+        parts.append("cached steps " + ",".join(map(str, turn.run.cached)))
+    parts.append(f"{turn.seconds:.2f} s")
+    return ("★ " if best else "") + " · ".join(parts)
+
+
+def think_strip_markdown(run: ThinkRun | None) -> str:
+    """The turn strip as text: one line per turn with its scores; the best one starred."""
+    if run is None:
+        return ("*Think-while-Edit: set the turns above 1 and press Plan & run; each turn is planned, run and "
+                "critiqued, and the critic's refinement feeds the next turn.*")
+    best = run.best if not run.running else run.best_so_far()
+    head = f"**Think-while-Edit — {len(run.turns)} of {run.requested} turn(s)"
+    head += " (running…)**" if run.running else f"** — {html.escape(run.stopped)}."
+    if best is not None:
+        head += f" Best: turn {run.turns[best].index}{' so far' if run.running else ''}."
+    lines = [head, ""]
+    lines += [f"- {html.escape(think_turn_line(t, i == best))}" for i, t in enumerate(run.turns)]
+    return "\n".join(lines)
+
+
+def think_strip_items(run: ThinkRun | None) -> list[tuple[Image.Image, str]]:
+    """Each turn's result, captioned with its scores (the gallery half of the turn strip)."""
+    items = []
+    if run is None:
+        return items
+    best = run.best if not run.running else run.best_so_far()
+    for i, t in enumerate(run.turns):
+        if t.result is None or not isinstance(t.result, np.ndarray):
+            continue
+        c = t.critique
+        text = f"turn {t.index}" + (f" · semantic {c.semantic:.1f} · quality {c.quality:.1f}" if c else "")
+        items.append((thumbnail(t.result, 256), ("★ " if i == best else "") + text))
+    return items
+
+
+def critique_markdown(turn) -> str:
+    """The critic's reasoning for one turn: every check, passed or failed, and the refinement."""
+    if turn is None:
+        return ""
+    c = turn.critique
+    if c is None:
+        why = turn.error or "no image to judge"
+        return f"**Turn {turn.index}:** not judged — {html.escape(why)}"
+    lines = [f"**Turn {turn.index} critique** — semantic {c.semantic:.1f} · quality {c.quality:.1f} · "
+             f"overall {c.overall:.1f}", ""]
+    for check in c.checks:
+        mark = "✓" if check.passed else "✗"
+        value = "" if check.value is None else f" = {check.value:.3g}"
+        detail = f": {check.detail}" if check.detail else ""
+        lines.append(f"- {mark} *{check.kind}* — {html.escape(check.name)}{value} "
+                     f"(target {html.escape(check.target)}){html.escape(detail)}")
+    if not c.checks:
+        lines.append("- nothing measurable: no step of this plan has an offline check")
+    if c.refined_instruction:
+        lines += ["", f"**Refined instruction:** {html.escape(c.refined_instruction)}"]
+    return "\n".join(lines)
+
+
+def think_status(run: ThinkRun, turn: Turn) -> str:
+    """The status line at the end of a Think-while-Edit run (the best turn is the result)."""
+    best = run.best_turn
+    head = (f"**Done — Think-while-Edit, {len(run.turns)} turn(s): {html.escape(run.stopped)}.** "
+            f"The result is the best turn (think turn {best.index}, history turn {turn.number}): "
+            f"{turn.summary()}.")
+    return "\n\n".join([head, *turn_status(turn).split("\n\n")[1:]])
 
 
 def trace_json(run: RunResult) -> str:
