@@ -28,13 +28,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="port (default 7860, or $GRADIO_SERVER_PORT)")
     p.add_argument("--mcp", action="store_true", default=_env_flag("GRADIO_MCP_SERVER"),
                    help="also serve the API as MCP tools (or set GRADIO_MCP_SERVER=True)")
-    p.add_argument("--builder", default="rule", choices=BUILDERS, help="default Builder (default: rule, offline)")
+    p.add_argument("--builder", default=None, choices=BUILDERS, help="default Builder (default: rule, offline)")
+    p.add_argument("--config", default=None, metavar="PATH",
+                   help="lego.toml (default $LEGO_CONFIG): builder, model engines, cache size (docs/MODELS.md)")
+    p.add_argument("--engine", action="append", default=[], metavar="BRICK=ENGINE[:MODEL]",
+                   help="use this engine (and model) for a brick; repeatable; overrides the config file")
     p.add_argument("--bricks", action="append", default=[], metavar="PATH.py",
                    help="load extra bricks from this plugin file (repeatable)")
-    p.add_argument("--seed", type=int, default=0, help="seed for engines that use randomness")
+    p.add_argument("--seed", type=int, default=None, help="seed for engines that use randomness (default 0)")
     p.add_argument("--concurrency", type=int, default=2,
                    help="edits that may run at once across all sessions (default 2)")
-    p.add_argument("--cache-mb", type=int, default=EditorConfig.cache_bytes // 2**20, metavar="MB",
+    p.add_argument("--cache-mb", type=int, default=None, metavar="MB",
                    help="bound on the step cache shared by all sessions, in MB "
                         f"(default {EditorConfig.cache_bytes // 2**20})")
     return p
@@ -42,10 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def create_app(args: argparse.Namespace):
     """(demo, launch kwargs) for these arguments; used by main() and by the tests."""
+    from lego_demo.config import editor_config
     from lego_demo.ui import build_app, launch_options
 
-    editor = Editor.from_config(EditorConfig(plugins=list(args.bricks), builder=args.builder, seed=args.seed,
-                                             cache_bytes=max(0, args.cache_mb) * 2**20))
+    editor = Editor.from_config(editor_config(
+        getattr(args, "config", None), getattr(args, "engine", []), plugins=args.bricks,
+        cache_mb=args.cache_mb, builder=args.builder, seed=args.seed,
+    ))
     demo = build_app(editor)
     demo.queue(default_concurrency_limit=max(1, args.concurrency))
     return demo, launch_options(args.host, args.port, args.mcp)

@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from .editor import BUILDERS, CRITICS, Editor, EditorConfig, make_critic, write_run
+from .editor import BUILDERS, CRITICS, Editor, make_critic, write_run
 from .errors import BadInput, LegoError
 
 
@@ -94,21 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _editor(args) -> Editor:
-    from .config import engine_settings, load_config
+    from .config import editor_config
 
-    config = load_config(getattr(args, "config", None))
-    choice, options = engine_settings(config, list(getattr(args, "engine", [])))
-
-    def pick(name: str, default=None):  # the flag, else the config file, else the default
-        value = getattr(args, name, None)
-        return value if value is not None else config.get(name, default)
-
-    return Editor.from_config(
-        EditorConfig(plugins=list(args.bricks) + list(config.get("bricks", [])), builder=pick("builder", "rule"),
-                     seed=int(pick("seed", 0)), engine_choice=choice, engine_options=options,
-                     cache_bytes=int(float(config.get("cache_mb", 512)) * 2**20),
-                     model=pick("model"), quant=pick("quant"), base_url=pick("base_url"))
-    )
+    return Editor.from_config(editor_config(
+        getattr(args, "config", None), getattr(args, "engine", []), plugins=args.bricks, seed=args.seed,
+        builder=getattr(args, "builder", None), model=getattr(args, "model", None),
+        quant=getattr(args, "quant", None), base_url=getattr(args, "base_url", None),
+    ))
 
 
 def _read_text(source: str) -> str:

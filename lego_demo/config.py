@@ -67,3 +67,30 @@ def engine_settings(config: dict[str, Any], flags: list[str]) -> tuple[dict[str,
         if model:
             options.setdefault(brick, {})["model"] = model
     return choice, options
+
+
+def editor_config(path: str | Path | None = None, engine_flags: list[str] | None = None, plugins: list[str] | None = None,
+                  cache_mb: float | None = None, **given: Any):
+    """The EditorConfig for a CLI or app start: a flag that was given (not None) wins over the
+    config file, which wins over the defaults. `given`: builder, seed, model, quant, base_url."""
+    from .editor import EditorConfig
+
+    data = load_config(path)
+    choice, options = engine_settings(data, list(engine_flags or []))
+
+    def pick(name: str, default: Any = None) -> Any:
+        value = given.get(name)
+        return value if value is not None else data.get(name, default)
+
+    megabytes = cache_mb if cache_mb is not None else data.get("cache_mb", EditorConfig.cache_bytes / 2**20)
+    return EditorConfig(
+        plugins=list(plugins or []) + list(data.get("bricks", [])),
+        builder=pick("builder", "rule"),
+        seed=int(pick("seed", 0)),
+        engine_choice=choice,
+        engine_options=options,
+        cache_bytes=int(max(0.0, float(megabytes)) * 2**20),
+        model=pick("model"),
+        quant=pick("quant"),
+        base_url=pick("base_url"),
+    )

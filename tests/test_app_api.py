@@ -67,8 +67,12 @@ def test_parser_defaults_bind_localhost(monkeypatch):
     monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
     monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
     monkeypatch.delenv("GRADIO_MCP_SERVER", raising=False)
+    monkeypatch.delenv("LEGO_CONFIG", raising=False)
     args = app_module.build_parser().parse_args([])
-    assert (args.host, args.port, args.mcp, args.builder) == ("127.0.0.1", 7860, False, "rule")
+    assert (args.host, args.port, args.mcp) == ("127.0.0.1", 7860, False)
+    from lego_demo.config import editor_config
+
+    assert editor_config(args.config, args.engine, builder=args.builder).builder == "rule"  # offline default
     monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
     monkeypatch.setenv("GRADIO_SERVER_PORT", "7999")
     monkeypatch.setenv("GRADIO_MCP_SERVER", "True")
