@@ -1,7 +1,7 @@
 """TEXT: write text on the image, or replace text that is already there.
 
 Classical engine "ocr-draw": new text is drawn with Pillow's bundled font, as large as fits,
-in a mask's box or a named position band (top, bottom, centre, …; default bottom). To replace
+black or white with an outline of the other (legible on any background), in a mask's box or a named position band (top, bottom, centre, …; default bottom). To replace
 text (`replace` = the old words, or "all"), rapidocr (PP-OCR detection + recognition, weights
 inside the wheel; needs onnxruntime) finds it, its boxes are removed with INPAINT's exemplar
 fill, and the new text is written in their place in the old text's colour.
@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from PIL import Image as PILImage
+from PIL import ImageDraw, ImageFont
 
-from bricks.fill import draw_text
+from bricks.fill import box, draw_text
 from bricks.inpaint import offset_fill
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.imaging import keep_outside, rgb, same_size
@@ -89,6 +91,31 @@ def find_text(img: np.ndarray, old: str) -> tuple[np.ndarray, list[str], list[st
     return m.astype(bool), hits, txts
 
 
+def draw_label(img: np.ndarray, mask: np.ndarray, text: str) -> np.ndarray:
+    """New text as large as fits in the mask's box, centred, black or white (whichever
+    contrasts with the area) with an outline of the other: the bundled font's thin strokes
+    alone got lost on busy backgrounds (stripes, tiles) and OCR could not read them."""
+    y0, y1, x0, x1 = box(mask)
+    bw, bh = x1 - x0, y1 - y0
+    grey = cv2.cvtColor(img[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY)[mask[y0:y1, x0:x1]]
+    dark = float(grey.mean()) > 128
+    fill, edge = ((15, 15, 15), (245, 245, 245)) if dark else ((245, 245, 245), (15, 15, 15))
+    canvas = PILImage.fromarray(np.ascontiguousarray(img))
+    draw = ImageDraw.Draw(canvas)
+    size = max(8, int(bh * 0.8))
+    for _ in range(30):
+        font = ImageFont.load_default(size=size)
+        stroke = max(1, round(size / 14))
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font, stroke_width=stroke)
+        if right - left <= bw * 0.92 and bottom - top <= bh * 0.9:
+            break
+        size = max(8, int(size * 0.88))
+    tx = x0 + (bw - (right - left)) // 2 - left
+    ty = y0 + (bh - (bottom - top)) // 2 - top
+    draw.text((tx, ty), text, fill=fill, font=font, stroke_width=stroke, stroke_fill=edge)
+    return np.asarray(canvas)
+
+
 def ink_colour(img: np.ndarray, mask: np.ndarray) -> tuple[int, int, int]:
     """The text's colour: the pixels in the box farthest from the box's median colour."""
     px = img[mask].astype(np.float32)
@@ -124,4 +151,4 @@ def text_brick(ctx, image, text, mask=None, position=None, replace=None):
         where = mask
     else:
         where = band_mask(img.shape[:2], position or "bottom")
-    return {"image": keep_outside(img, draw_text(img, where, new), where)}
+    return {"image": keep_outside(img, draw_label(img, where, new), where)}

@@ -1,7 +1,7 @@
 """Offline grounding shared by the perception bricks (RES, SOS, MASK-SEG, ADD-PRED).
 
 Everything here is classical image analysis or a small model whose weights ship inside a
-PyPI wheel (mediapipe selfie segmentation / face detection / face mesh; the PP-OCR text
+PyPI wheel (mediapipe selfie segmentation / pose segmentation / face detection / face mesh; the PP-OCR text
 detector that ships in the `rapidocr` wheel, run with OpenCV's DNN module). Models load
 lazily on first use and are cached; nothing loads at import time.
 
@@ -247,6 +247,14 @@ def selfie_segmenter():
 
 
 @functools.cache
+def pose_segmenter():
+    """mediapipe Pose (full model, shipped in the wheel) with its person segmentation: it
+    follows the body and leaves out what the person holds (the selfie model keeps it)."""
+    return _mediapipe().pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True,
+                                  min_detection_confidence=0.5)
+
+
+@functools.cache
 def face_detector(model_selection: int = 1):
     return _mediapipe().face_detection.FaceDetection(model_selection=model_selection, min_detection_confidence=0.5)
 
@@ -372,7 +380,28 @@ class Facts:
                 if 0 <= ix < bw and 0 <= iy < bh and grown[iy, ix]:
                     keep.append(r.mask)
                     break
-        return np.any(keep, axis=0) if keep else np.zeros(self.shape, bool)
+        if not keep:
+            return np.zeros(self.shape, bool)
+        body = self.pose_body
+        if body is not None:  # the posed person's own segmentation replaces theirs
+            for i, k in enumerate(keep):
+                if (k & body).sum() > 0.5 * body.sum():
+                    near = cv2.dilate(k.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
+                    keep[i] = body & near
+        return np.any(keep, axis=0)
+
+    @cached_property
+    def pose_body(self) -> np.ndarray | None:
+        """The body mediapipe Pose segments (one person, the most prominent), or None."""
+        try:
+            with _MP_LOCK:
+                res = pose_segmenter().process(self.small)
+        except (CannotDo, RuntimeError, FileNotFoundError):  # an optional refinement: the selfie mask stands
+            return None
+        if res.pose_landmarks is None or res.segmentation_mask is None:
+            return None
+        body = self.up(res.segmentation_mask > 0.5)
+        return body if body.any() else None
 
     @cached_property
     def faces(self) -> list[np.ndarray]:
