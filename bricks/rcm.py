@@ -15,15 +15,17 @@ import numpy as np
 from lego_demo.colours import ACHROMATIC, NAMED, find_colours, unknown_words
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.imaging import keep_outside, rgb, same_size
-from lego_demo.spec import brick
+from lego_demo.spec import Input, brick
 
 RCM = brick(
     "RCM",
     kind="edit",
     summary="Replace the color or material of an object",
-    inputs={"image": "Image", "mask": "Mask", "prompt": "Str"},
+    inputs={"image": "Image", "mask": "Mask", "prompt": "Str", "strength": Input("Float", optional=True)},
     outputs={"image": "Image"},
-    constraint="The prompt names the new colour or material; only the mask area changes.",
+    constraint="The prompt names the new colour or material; only the mask area changes. strength "
+    "0-1 (null = 0.2) is how far the object's lightness moves towards the new colour's: low keeps "
+    "its shading structure, high makes a dark object truly light (blue -> bright yellow).",
     aliases=("FLUX-RCM",),
 )
 
@@ -146,7 +148,7 @@ def marble(img, mask, colour, rng):
 
 
 @RCM.engine("lab", kind="classical")
-def rcm(ctx, image, mask, prompt):
+def rcm(ctx, image, mask, prompt, strength=None):
     same_size("image", image, "mask", mask)
     if not mask.any():
         raise BadInput("RCM: the mask is empty, so there is no object to recolour")
@@ -173,6 +175,8 @@ def rcm(ctx, image, mask, prompt):
             )
         c = found[-1]
         pull = ACHROMATIC_PULL if c.base in ACHROMATIC else LUMA_PULL
+        if strength is not None:
+            pull = max(pull, min(1.0, max(0.0, float(strength))))
         out = recolour(img, mask, c.rgb, pull)
     return {"image": keep_outside(img, out, mask)}
 
@@ -189,7 +193,7 @@ def _inpaint_check(options):
 
 
 @RCM.engine("diffusers-inpaint", kind="model", version="1", check=_inpaint_check)
-def rcm_diffusers(ctx, image, mask, prompt):
+def rcm_diffusers(ctx, image, mask, prompt, strength=None):
     """'a {colour/material} object' generated in the mask, starting from the object itself."""
     from lego_demo.diffusion import check_mask, run_inpaint, target_words
 
@@ -197,5 +201,7 @@ def rcm_diffusers(ctx, image, mask, prompt):
     if not isinstance(prompt, str) or not prompt.strip():
         raise BadInput("RCM needs a prompt naming the new colour or material")
     wording = f"a {target_words(prompt)} object"
-    strength = float(ctx.options.get("strength", 0.9))  # < 1 keeps the object's shape
+    # denoising strength < 1 keeps the object's shape; a stronger recolour denoises more
+    base = float(ctx.options.get("strength", 0.9))
+    strength = base if strength is None else min(1.0, base + 0.1 * float(strength))
     return {"image": run_inpaint(ctx, image, mask, wording, init=image, strength=strength)}

@@ -67,3 +67,14 @@ def test_damage_outside_the_mask_lowers_quality(editor):
     c = OfflineCritic(editor.registry).critique(scene.image, damaged, "x", plan, run)
     assert c.quality < 8 and not next(ch for ch in c.checks if "outside" in ch.name).passed
     assert np.isfinite(c.overall)
+
+
+def test_loop_recovers_a_too_weak_recolour(editor):
+    scene = make_scene(640, 480, background_kind="tiles", seed=5, objects=[("blue", "circle", (320, 240), 90)])
+    out = think_while_edit(editor, OfflineCritic(editor.registry), "make the blue circle yellow", scene.image, max_turns=3)
+    first, best = out.turns[0], out.best_turn
+    assert "stronger" in first.critique.feedback
+    rcm = [s for s in best.plan.workflow.steps if s.brick == "RCM"][0]
+    assert rcm.inputs["strength"] is not None and best.index > 1
+    light = lambda img: float(img[scene.objects[0].mask].mean())  # noqa: E731
+    assert light(best.result) > light(first.result) + 20  # a truly light yellow, not mustard

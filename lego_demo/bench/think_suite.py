@@ -1,5 +1,6 @@
-"""Think-while-Edit on scenes built to make a first turn fail in known ways: success rate by
-ground truth with and without the loop, and which failures the loop recovered."""
+"""Think-while-Edit on scenes built to make a first turn fail in known ways — a mask that
+misses an outline, a mask that misses a drop shadow, a recolour too weak to lighten a dark
+object — measured by ground truth with and without the loop."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 from ..critics.offline import OfflineCritic
 from ..errors import LegoError
 from ..imaging import rgb
-from ..synthetic import BACKGROUNDS, make_scene, psnr
+from ..synthetic import BACKGROUNDS, COLOURS, make_scene, psnr
 from ..think import think_while_edit
 from .common import percentile
 
@@ -20,7 +21,10 @@ CHECKS = {
                ">= 40 dB outside it grown by 4%",
     "shadow": "remove a shape with a drop shadow: PSNR vs the true background >= 24 dB over the shape AND its shadow, "
               ">= 40 dB outside it grown by 4%",
+    "dark-to-light recolour": "recolour a dark shape to a light colour: mean Lab hue within 15° AND mean lightness within "
+                              "35 (8-bit L) of the named colour, >= 40 dB outside the shape",
 }
+LIGHT = ("yellow", "orange", "cyan", "pink")
 
 
 def _grow(mask: np.ndarray, px: int) -> np.ndarray:
@@ -37,6 +41,20 @@ def removal_check(scene, obj):
     return check
 
 
+def recolour_check(scene, obj, colour):
+    want = cv2.cvtColor(np.uint8([[COLOURS[colour]]]), cv2.COLOR_RGB2LAB)[0, 0].astype(np.float32)
+
+    def check(result: np.ndarray) -> tuple[bool, str]:
+        out = rgb(result)
+        lab = cv2.cvtColor(out, cv2.COLOR_RGB2LAB).astype(np.float32)[obj.mask]
+        hue = lambda a, b: np.degrees(np.arctan2(b - 128, a - 128)) % 360  # noqa: E731
+        err = abs((hue(lab[:, 1].mean(), lab[:, 2].mean()) - hue(want[1], want[2]) + 180) % 360 - 180)
+        light = abs(float(lab[:, 0].mean()) - float(want[0]))
+        outside = psnr(out, scene.image, ~_grow(obj.mask, 2))
+        return err <= 15 and light <= 35 and outside >= 40, f"hue error {err:.1f}°, lightness off by {light:.0f}"
+    return check
+
+
 def cases(seeds: list[int]):
     for seed in seeds:
         bg = BACKGROUNDS[seed % 3]  # hard-edged textures
@@ -45,6 +63,12 @@ def cases(seeds: list[int]):
             scene = make_scene(640, 480, background_kind=bg, seed=seed, **extra)
             obj = scene.objects[int(rng.integers(len(scene.objects)))]
             yield kind, f"remove the {obj.colour} {obj.shape}", scene, removal_check(scene, obj)
+        dark = ("blue", "purple", "brown")[seed % 3]
+        scene = make_scene(640, 480, background_kind=bg, seed=seed,
+                           objects=[(dark, ("circle", "square", "triangle")[seed % 3], (320, 240), 90)])
+        colour = LIGHT[seed % len(LIGHT)]
+        yield "dark-to-light recolour", f"make the {scene.objects[0].name} {colour}", scene, \
+            recolour_check(scene, scene.objects[0], colour)
 
 
 def run(editor, quick: bool = False, turns: int = 3) -> dict:

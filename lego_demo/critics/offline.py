@@ -28,6 +28,7 @@ REMOVAL = {"INPAINT", "FASTINPAINT"}
 CHANGES = {"CBG": 10.0, "STYLE": 8.0, "ENV": 6.0, "POSE": 6.0, "FILL": 6.0, "TONE": 4.0, "BRIGHT": 4.0}
 KEEP_PSNR_DB = 40.0
 HUE_TOLERANCE_DEG = 20.0
+LIGHTNESS_TOLERANCE = 35.0  # on OpenCV's 8-bit L scale (0-255), i.e. about 14 L*
 REMNANT_DELTA_E = 18.0  # a colour this far from every colour of the farther band is "not background"
 REMNANT_SHARE = 0.35
 
@@ -115,7 +116,7 @@ class OfflineCritic:
 
     def _brick_checks(self, step, brick, source, edited, mask, run) -> list[Check]:
         if mask is not None and brick == "RCM":
-            return [self._colour(step, edited, mask)]
+            return self._colour(step, edited, mask)
         if mask is not None and brick in REMOVAL:
             return self._removal(step, source, edited, mask, run)
         if brick in CHANGES and source.shape == edited.shape:
@@ -126,28 +127,33 @@ class OfflineCritic:
                           f">= {need:g} mean abs diff", fix="stronger")]
         return []
 
-    def _colour(self, step, edited, mask) -> Check:
+    def _colour(self, step, edited, mask) -> list[Check]:
         prompt = str(step.inputs.get("prompt") or "")
         named = parse_colour(prompt)  # the recolour brick's own colour table
-        target = named.rgb if named else None
-        if target is None:
-            return Check(f"step {step.number} (RCM) colour", "semantic", True, None, "a named colour",
-                         f"'{prompt}' names no colour the critic can measure (a material?)")
+        if named is None:
+            return [Check(f"step {step.number} (RCM) colour", "semantic", True, None, "a named colour",
+                          f"'{prompt}' names no colour the critic can measure (a material?)")]
         lab = _lab(edited)[mask]
-        want = _lab(np.array([[target]], np.uint8))[0, 0]
+        want = _lab(np.array([[named.rgb]], np.uint8))[0, 0]
         a, b = float(lab[:, 1].mean()), float(lab[:, 2].mean())
+        light_err = abs(float(lab[:, 0].mean()) - float(want[0]))
         chroma_want = float(np.hypot(want[1], want[2]))
         if chroma_want < 12:  # white, black, grey: judge lightness and lack of colour
-            err = abs(float(lab[:, 0].mean()) - float(want[0]))
-            ok = err <= 25 and np.hypot(a, b) <= 20
-            return Check(f"step {step.number} (RCM) lightness near '{prompt}'", "semantic", ok, err, "<= 25 L*",
-                         fix="stronger")
+            ok = light_err <= LIGHTNESS_TOLERANCE and np.hypot(a, b) <= 20
+            return [Check(f"step {step.number} (RCM) lightness near '{prompt}'", "semantic", ok, light_err,
+                          f"<= {LIGHTNESS_TOLERANCE:g} (8-bit L) and no colour", fix="stronger")]
         err = abs((_hue_deg(a, b) - _hue_deg(want[1], want[2]) + 180) % 360 - 180)
         chroma = float(np.hypot(a, b))
         ok = err <= HUE_TOLERANCE_DEG and chroma >= 0.35 * chroma_want
-        return Check(f"step {step.number} (RCM) hue near '{prompt}'", "semantic", ok, err,
-                     f"<= {HUE_TOLERANCE_DEG:g}° and chroma >= 35% of the target's",
-                     f"chroma {chroma:.0f} vs {chroma_want:.0f}", fix="stronger")
+        return [
+            Check(f"step {step.number} (RCM) hue near '{prompt}'", "semantic", ok, err,
+                  f"<= {HUE_TOLERANCE_DEG:g}° and chroma >= 35% of the target's",
+                  f"chroma {chroma:.0f} vs {chroma_want:.0f}", fix="stronger"),
+            # a blue object recoloured 'yellow' that keeps its dark shading reads as mustard
+            Check(f"step {step.number} (RCM) lightness near '{prompt}'", "semantic",
+                  light_err <= LIGHTNESS_TOLERANCE, light_err, f"<= {LIGHTNESS_TOLERANCE:g} (8-bit L) from the named colour",
+                  fix="stronger"),
+        ]
 
     def _removal(self, step, source, edited, mask, run) -> list[Check]:
         checks = [self._remnants(step, edited, mask)]

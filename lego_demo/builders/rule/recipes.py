@@ -102,8 +102,14 @@ def recolor(w: Writer, it: Intent, image: Ref) -> Ref:
     w.note(f"The object is '{what}'; only its colour or material changes, to {colour}.")
     mask = w.locate(image, it)
 
+    spec = w.registry.resolve("RCM")
+    key = strength_input(spec) if spec is not None else None
+    extra = {key: round(max(0.0, min(1.0, 0.2 + 0.3 * w.strength)), 2)} if key and w.strength else {}
+
     def rcm() -> Ref:
-        a = w.add("RCM", {"image": image, "mask": mask, "prompt": colour})
+        a = w.add("RCM", {"image": image, "mask": mask, "prompt": colour, **extra})
+        if extra:
+            w.note(f"The feedback asks for a {'stronger' if w.strength > 0 else 'weaker'} change: RCM strength {extra[key]}.")
         w.note(f"RCM recolours the masked {what} to {colour} (step {a}).")
         return Ref(a, "image")
 
