@@ -96,7 +96,7 @@ def make_critic(name: str, editor: Editor):
 
 class Editor:
     def __init__(self, registry: Registry, builder: Builder | None = None, executor: Executor | None = None,
-                 builder_name: str = "rule", config: EditorConfig | None = None, models: ModelManager | None = None):
+                 config: EditorConfig | None = None, models: ModelManager | None = None):
         self.registry = registry
         # one model manager, shared by the model engines (through the Executor) and a model Builder
         self.models = models or (executor.models if executor is not None else None) or ModelManager()
@@ -104,8 +104,7 @@ class Editor:
         if self.executor.models is None:
             self.executor.models = self.models
         self._builder = builder
-        self._builder_name = builder_name
-        self.config = config or EditorConfig(builder=builder_name)
+        self.config = config or EditorConfig()
 
     @classmethod
     def from_config(cls, config: EditorConfig | None = None) -> Editor:
@@ -116,12 +115,12 @@ class Editor:
         check_engine_settings(registry)
         models = ModelManager(max_bytes=config.models_max_bytes)  # loads nothing until a step needs it
         executor = Executor(registry, cache=StepCache(config.cache_bytes), seed=config.seed, models=models)
-        return cls(registry, executor=executor, builder_name=config.builder, config=config, models=models)
+        return cls(registry, executor=executor, config=config, models=models)
 
     @property
     def builder(self) -> Builder:
         if self._builder is None:  # built on first use: a model Builder loads nothing before
-            self._builder = make_builder(self._builder_name, self.registry, self.config, self.models)
+            self._builder = make_builder(self.config.builder, self.registry, self.config, self.models)
         return self._builder
 
     # -- workflows ----------------------------------------------------------------------------

@@ -69,7 +69,7 @@ INTRO = (
 
 
 def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
-    editors = Editors(editor, default=getattr(editor, "_builder_name", "rule"))
+    editors = Editors(editor, default=editor.config.builder)
     registry = editors.registry
 
     with gr.Blocks(title=title, fill_width=True) as demo:

@@ -8,6 +8,7 @@ two sessions never share state except the content-addressed step cache.
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -53,7 +54,8 @@ class Editors:
             raise BadInput(f"unknown builder {name!r}; available: {', '.join(self.names)}")
         with self._lock:
             if name not in self._by_name:
-                self._by_name[name] = Editor(self.base.registry, executor=self.base.executor, builder_name=name)
+                self._by_name[name] = Editor(self.base.registry, executor=self.base.executor,
+                                             config=dataclasses.replace(self.base.config, builder=name))
             return self._by_name[name]
 
     @property
