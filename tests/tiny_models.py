@@ -112,8 +112,9 @@ QWEN_TEXT = [
 ]
 
 
-def qwen_vl(out: Path) -> Path:
-    """A random 2-layer Qwen2.5-VL with a tiny byte-level BPE tokenizer (shared/RECIPES.md)."""
+def qwen_vl(out: Path, texts: list[str] | None = None, vocab_size: int = 400, max_positions: int = 4096) -> Path:
+    """A random 2-layer Qwen2.5-VL with a tiny byte-level BPE tokenizer (shared/RECIPES.md),
+    trained on `texts` (the Builder's tests use the tool prompt, so prompts stay short)."""
     import tokenizers
     import torch
     from transformers import (
@@ -127,17 +128,19 @@ def qwen_vl(out: Path) -> Path:
     bpe.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = tokenizers.decoders.ByteLevel()
     trainer = tokenizers.trainers.BpeTrainer(
-        vocab_size=400, special_tokens=QWEN_SPECIAL, initial_alphabet=tokenizers.pre_tokenizers.ByteLevel.alphabet())
-    bpe.train_from_iterator(QWEN_TEXT, trainer)
+        vocab_size=vocab_size, special_tokens=QWEN_SPECIAL,
+        initial_alphabet=tokenizers.pre_tokenizers.ByteLevel.alphabet())
+    bpe.train_from_iterator(texts or QWEN_TEXT, trainer)
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>")
     tokenizer.chat_template = QWEN_TEMPLATE
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL}
     config = Qwen2_5_VLConfig(
         text_config=dict(
             vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-            num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
+            num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=max_positions,
             rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]},
             bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"]),
+        # 64-wide vision layers: bitsandbytes' CPU 4-bit kernel needs in_features >= its block size
         vision_config=dict(depth=1, hidden_size=64, intermediate_size=128, num_heads=4, out_hidden_size=64,
                            patch_size=14, spatial_merge_size=2, temporal_patch_size=2,
                            fullatt_block_indexes=[0], window_size=112),
