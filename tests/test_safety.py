@@ -44,3 +44,15 @@ def test_registry_loads_plugins_only_from_given_paths(tmp_path, monkeypatch):
 
     names = Registry.discover().names()  # the built-in package only; cwd files are never imported
     assert "BBOX" in names
+
+
+def test_app_limits_upload_size_and_binds_localhost(monkeypatch):
+    import app as app_module
+
+    from lego_demo.images import MAX_FILE_BYTES
+    from lego_demo.ui.blocks import launch_options
+
+    monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
+    args = app_module.build_parser().parse_args([])
+    options = launch_options(args.host, args.port, args.mcp)
+    assert options["server_name"] == "127.0.0.1" and options["max_file_size"] == MAX_FILE_BYTES

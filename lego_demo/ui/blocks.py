@@ -11,6 +11,7 @@ from typing import Any
 import gradio as gr
 
 from ..editor import Editor
+from ..images import MAX_FILE_BYTES
 from .api import make_api
 from .errors import describe
 from .examples import available_examples
@@ -467,6 +468,8 @@ def launch_options(host: str, port: int | None, mcp: bool) -> dict:
         "server_name": host,
         "server_port": port,
         "mcp_server": mcp,
+        # the same byte limit the CLI applies to image files (images.MAX_FILE_BYTES)
+        "max_file_size": MAX_FILE_BYTES,
         "css": CSS,
         "theme": gr.themes.Soft(primary_hue="orange", secondary_hue="blue"),
         "show_error": True,
