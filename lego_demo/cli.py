@@ -76,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--suite", choices=("synthetic", "photos", "planning", "think"), required=True)
     p.add_argument("--quick", action="store_true", help="a small run (about 2 minutes at most)")
     p.add_argument("--instructions", help="JSONL file for the planning suite (default: tests/data/instructions.jsonl)")
+    p.add_argument("--judge", choices=("openai", "mllm"),
+                   help="synthetic suite: also a VIEScore-style judged score from this model critic")
+    p.add_argument("--judge-model", help="the judge's model (served name, hub id or directory)")
+    p.add_argument("--judge-base-url", help="the judge's OpenAI-compatible server (else $OPENAI_BASE_URL)")
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("edit", parents=[common], help="plan and run an edit")
@@ -287,6 +291,16 @@ def cmd_bench(args) -> int:
     t0 = time.perf_counter()
     if args.suite == "planning" and args.instructions:
         report = suite.run(editor, args.instructions, quick=args.quick)
+    elif args.judge:
+        if args.suite != "synthetic" or not args.judge_model:
+            raise BadInput("--judge works with --suite synthetic and needs --judge-model")
+        from .critics.model import ModelCritic
+        from .editor import EditorConfig, make_builder
+
+        backend = make_builder(args.judge, editor.registry,
+                               EditorConfig(builder=args.judge, model=args.judge_model, base_url=args.judge_base_url),
+                               editor.models)
+        report = suite.run(editor, quick=args.quick, judge=ModelCritic(backend))
     else:
         report = suite.run(editor, quick=args.quick)
     report.update({"suite": args.suite, "quick": args.quick, "seconds": round(time.perf_counter() - t0, 1),

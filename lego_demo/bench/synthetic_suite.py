@@ -183,13 +183,15 @@ def cases(seeds: list[int], sizes: list[tuple[int, int]]) -> list[Case]:
     return out
 
 
-def run(editor, quick: bool = False) -> dict:
+def run(editor, quick: bool = False, judge=None) -> dict:
+    """`judge`: an optional model critic; each supported case then also gets a VIEScore-style
+    judged score (semantic, quality 0–10, overall = √(SC·PQ)) next to the objective check."""
     seeds = [0, 1, 2, 3] if quick else list(range(12))
     sizes = [(320, 240)] if quick else [(320, 240), (640, 480), (1024, 768)]
     results: dict[str, dict] = {}
     for case in cases(seeds, sizes):
         cat = results.setdefault(case.category, {"n": 0, "passed": 0, "unsupported": 0, "seconds": [], "failures": [],
-                                                "check": CHECKS[case.category]})
+                                                "check": CHECKS[case.category], "judged": []})
         cat["n"] += 1
         t0 = time.perf_counter()
         try:
@@ -204,6 +206,9 @@ def run(editor, quick: bool = False) -> dict:
             ok, detail, seconds = False, f"error: {exc}", time.perf_counter() - t0
         cat["seconds"].append(seconds)
         cat["passed"] += ok
+        if judge is not None and not detail.startswith("error"):
+            c = judge.critique(case.scene.image, run_result.results[0], case.instruction)
+            cat["judged"].append((c.semantic, c.quality, c.overall))
         if not ok:
             cat["failures"].append(f"{case.instruction!r} ({case.scene.image.shape[1]}px): {detail}")
     categories = {}
@@ -218,12 +223,22 @@ def run(editor, quick: bool = False) -> dict:
             "check": cat["check"],
             "failures": cat["failures"][:5],
         }
+        if cat["judged"]:
+            sc, pq, overall = (round(float(np.mean(v)), 2) for v in zip(*cat["judged"]))
+            categories[name]["judged"] = {"n": len(cat["judged"]), "semantic": sc, "quality": pq, "overall": overall}
     return {"categories": categories, "seeds": seeds, "sizes": sizes}
 
 
 def markdown(report: dict) -> str:
-    lines = ["| category | n | supported offline | success | p50 s | p95 s | check |", "|---|---|---|---|---|---|---|"]
+    judged = any("judged" in c for c in report["categories"].values())
+    extra = " judged SC / PQ / overall |" if judged else ""
+    lines = ["| category | n | supported offline | success | p50 s | p95 s | check |" + extra,
+             "|---|---|---|---|---|---|---|" + ("---|" if judged else "")]
     for name, c in report["categories"].items():
         rate = "—" if c["success_rate"] is None else f"{c['success_rate'] * 100:.0f}%"
-        lines.append(f"| {name} | {c['n']} | {c['supported']} | {rate} | {c['p50_s']} | {c['p95_s']} | {c['check']} |")
+        row = f"| {name} | {c['n']} | {c['supported']} | {rate} | {c['p50_s']} | {c['p95_s']} | {c['check']} |"
+        if judged:
+            j = c.get("judged")
+            row += f" {j['semantic']} / {j['quality']} / {j['overall']} |" if j else " — |"
+        lines.append(row)
     return "\n".join(lines)
