@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from lego_demo.errors import BadInput
+from lego_demo.errors import BadInput, CannotDo
 from lego_demo.imaging import keep_outside, rgb, same_size
 from lego_demo.spec import brick
 
@@ -38,12 +38,22 @@ def hole_box(mask: np.ndarray, margin: int) -> tuple[int, int, int, int]:
     )
 
 
+MAX_CLASSICAL_HOLE = 0.35  # beyond this share of the image, copying texture is no longer a removal
+
+
 def check_hole(image: np.ndarray, mask: np.ndarray) -> None:
     same_size("image", image, "mask", mask)
     if not mask.any():
         raise BadInput("the mask is empty: there is nothing to remove")
     if mask.all():
         raise BadInput("the mask covers the whole image: there is no background left to fill from")
+    share = float(mask.mean())
+    if share > MAX_CLASSICAL_HOLE:
+        raise CannotDo(
+            f"the area to fill covers {share:.0%} of the image; the classical fill copies texture from the "
+            f"rest of the image and cannot invent that much (limit {MAX_CLASSICAL_HOLE:.0%}): a model engine "
+            "(diffusers inpainting, see docs/MODELS.md) is needed, or a smaller mask"
+        )
 
 
 def ring_around(mask: np.ndarray, width: float) -> np.ndarray:

@@ -245,3 +245,15 @@ def test_registry_lists_the_engines():
     for name in ("FASTINPAINT", "INPAINT", "RCM", "CBG", "STYLE", "ENV", "FILL", "TEXT", "CROP",
                  "ROTATE", "FLIP", "TONE"):
         assert any(e.kind == "classical" for e in reg.get(name).engines), name
+
+
+def test_classical_removal_refuses_a_hole_it_cannot_fill_honestly():
+    reg = Registry.discover()
+    img = np.full((100, 100, 3), 120, np.uint8)
+    mask = np.zeros((100, 100), bool)
+    mask[:, :60] = True  # 60% of the image, e.g. "the whole background"
+    for name in ("FASTINPAINT", "INPAINT"):
+        engine = reg.choose_engine(reg.get(name))
+        args = {"image": img, "mask": mask} if name == "FASTINPAINT" else {"image": img, "mask": mask, "preimage": img, "score": 0.5}
+        with pytest.raises(CannotDo, match="covers 60% of the image.*model engine"):
+            engine.run(RunContext(step=1), **args)

@@ -28,7 +28,8 @@ EXAMPLES = [
     Example("astronaut.jpg", "blur the background", note="SOS finds her, INVERSE + CBG blur the rest"),
     Example("astronaut.jpg", "pixelate the face", note="RES finds the face (shipped face model), PIXELATE hides it"),
     Example("coffee.jpg", "remove the reflection", "don't use RES",
-            note="the paper's feedback story: run, then Re-plan with the feedback"),
+            note="the paper's feedback story: RES cannot find a reflection; re-plan with the feedback and the "
+                 "Builder plans SOS -> INVERSE -> INPAINT, whose background repaint needs a model engine"),
 ]
 
 
