@@ -9,6 +9,7 @@ Builder understands ("stronger", "expand the mask", …), which becomes the refi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import cv2
@@ -25,6 +26,7 @@ from ..workflow import Ref, Step
 from .base import Check, Critique
 
 REMOVAL = {"INPAINT", "FASTINPAINT"}
+MONOCHROME = re.compile(r"black[\s-]*(?:and|&)[\s-]*white|\bgr[ae]y(?:scale)?\b|monochrome|\bb\s*&\s*w\b", re.I)
 CHANGES = {"CBG": 10.0, "STYLE": 8.0, "ENV": 6.0, "POSE": 6.0, "FILL": 6.0, "TONE": 4.0, "BRIGHT": 4.0}
 KEEP_PSNR_DB = 40.0
 HUE_TOLERANCE_DEG = 20.0
@@ -119,6 +121,10 @@ class OfflineCritic:
             return self._colour(step, edited, mask)
         if mask is not None and brick in REMOVAL:
             return self._removal(step, source, edited, mask, run)
+        if brick == "CBG" and mask is not None and MONOCHROME.search(str(step.inputs.get("prompt") or "")):
+            chroma = float(np.hypot(*_lab(edited)[mask][:, 1:].T).mean())
+            return [Check(f"step {step.number} (CBG) background has no colour left", "semantic", chroma <= 5.0, chroma,
+                          "<= 5 mean Lab chroma in the area")]
         if brick in CHANGES and source.shape == edited.shape:
             where = mask if mask is not None else np.ones(source.shape[:2], bool)
             diff = float(np.abs(edited.astype(np.int16) - source.astype(np.int16))[where].mean()) if where.any() else 0.0
