@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from lego_demo import grounding as g
+from lego_demo.diffusion import TRANSFORMERS, model_check
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.imaging import rgb, same_size
 from lego_demo.spec import Input, brick
@@ -151,14 +152,8 @@ def parse_box(text: str, width: int, height: int, coords: str = "pixels") -> tup
     return x1, y1, x2, y2
 
 
-def _vlm_check(options):
-    from lego_demo.diffusion import model_reason
-
-    return model_reason(options, "ADD-PRED", "vlm", ("torch", "transformers"), "config.json",
-                        example="Qwen/Qwen2.5-VL-7B-Instruct")
-
-
-@ADD_PRED.engine("vlm", kind="model", version="1", check=_vlm_check)
+@ADD_PRED.engine("vlm", kind="model", version="1", check=model_check("ADD-PRED", "vlm", TRANSFORMERS,
+                                       needs_file="config.json", example="Qwen/Qwen2.5-VL-7B-Instruct"))
 def add_pred_vlm(ctx, image, prompt, mask=None):
     """The VLM's box for the new object, as an ellipse inside it (and inside `mask`)."""
     from lego_demo.diffusion import ask_vlm, work_size

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from lego_demo.colours import find_colours, unknown_words
+from lego_demo.diffusion import model_check
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.imaging import keep_outside, rgb, same_size
 from lego_demo.spec import brick
@@ -110,14 +111,7 @@ def cbg(ctx, image, mask, prompt):
 
 
 # -- model engine: diffusers inpainting of the background ----------------------------------------
-def _inpaint_check(options):
-    from lego_demo.diffusion import model_reason
-
-    return model_reason(options, "CBG", "diffusers-inpaint", ("torch", "diffusers", "transformers"),
-                        "model_index.json")
-
-
-@CBG.engine("diffusers-inpaint", kind="model", version="1", check=_inpaint_check)
+@CBG.engine("diffusers-inpaint", kind="model", version="1", check=model_check("CBG", "diffusers-inpaint"))
 def cbg_diffusers(ctx, image, mask, prompt):
     """The new scene generated in the background mask; the subject (outside it) is kept exactly."""
     from lego_demo.diffusion import check_mask, run_inpaint, target_words

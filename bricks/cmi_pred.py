@@ -3,6 +3,7 @@
 import cv2
 import numpy as np
 
+from lego_demo.diffusion import TRANSFORMERS, model_check
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.imaging import rgb
 from lego_demo.spec import Input, brick
@@ -87,14 +88,8 @@ def cmi_pred(ctx, image, left_ratio=None, right_ratio=None, top_ratio=None, bott
 CAPTION_QUESTION = "Describe this image in one sentence."
 
 
-def _vlm_check(options):
-    from lego_demo.diffusion import model_reason
-
-    return model_reason(options, "CMI-PRED", "vlm", ("torch", "transformers"), "config.json",
-                        example="Qwen/Qwen2.5-VL-3B-Instruct")
-
-
-@CMI_PRED.engine("vlm", kind="model", version="1", check=_vlm_check)
+@CMI_PRED.engine("vlm", kind="model", version="1", check=model_check("CMI-PRED", "vlm", TRANSFORMERS,
+                                       needs_file="config.json", example="Qwen/Qwen2.5-VL-3B-Instruct"))
 def cmi_pred_vlm(ctx, image, left_ratio=None, right_ratio=None, top_ratio=None, bottom_ratio=None):
     """The caption from the configured VLM (AutoModelForImageTextToText, greedy); with the four
     ratios, the expanded canvas and its mask come from the classical engine's code."""

@@ -14,6 +14,7 @@ import re
 import cv2
 import numpy as np
 
+from lego_demo.diffusion import model_check
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.imaging import rgb
 from lego_demo.spec import brick
@@ -165,13 +166,7 @@ def env(ctx, image, prompt):
 
 
 # -- model engine: an instruction-editing pipeline (InstructPix2Pix, or FLUX.1-Kontext) ----------
-def _instruct_check(options):
-    from lego_demo.diffusion import model_reason
-
-    return model_reason(options, "ENV", "instruct", ("torch", "diffusers", "transformers"), "model_index.json")
-
-
-@ENV.engine("instruct", kind="model", version="1", check=_instruct_check)
+@ENV.engine("instruct", kind="model", version="1", check=model_check("ENV", "instruct"))
 def env_instruct(ctx, image, prompt):
     """The prompt as the edit instruction ('make it snowy'), on the whole image."""
     from lego_demo.diffusion import run_instruct

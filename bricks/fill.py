@@ -20,6 +20,7 @@ from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
 
 from lego_demo.colours import find_colours
+from lego_demo.diffusion import model_check
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.imaging import keep_outside, rgb, same_size
 from lego_demo.spec import Input, brick
@@ -151,14 +152,7 @@ def fill(ctx, image, mask, prompt, preimage=None):
 
 
 # -- model engine: a diffusers inpainting pipeline (SD inpainting, or FLUX.1-Fill) ---------------
-def _inpaint_check(options):
-    from lego_demo.diffusion import model_reason
-
-    return model_reason(options, "FILL", "diffusers-inpaint", ("torch", "diffusers", "transformers"),
-                        "model_index.json")
-
-
-@FILL.engine("diffusers-inpaint", kind="model", version="1", check=_inpaint_check)
+@FILL.engine("diffusers-inpaint", kind="model", version="1", check=model_check("FILL", "diffusers-inpaint"))
 def fill_diffusers(ctx, image, mask, prompt, preimage=None):
     """The prompt generated inside the mask (the preimage is not used by this engine)."""
     from lego_demo.diffusion import check_mask, run_inpaint

@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from bricks.fastinpaint import check_hole, fill_score, hole_box, ring_around
+from lego_demo.diffusion import model_check
 from lego_demo.imaging import keep_outside, rgb, same_size
 from lego_demo.spec import brick
 
@@ -201,13 +202,6 @@ def inpaint(ctx, image, mask, preimage, score):
 
 
 # -- model engine: diffusers inpainting from the pre-inpaint image --------------------------------
-def _inpaint_check(options):
-    from lego_demo.diffusion import model_reason
-
-    return model_reason(options, "INPAINT", "diffusers-inpaint", ("torch", "diffusers", "transformers"),
-                        "model_index.json")
-
-
 def strength_for(score) -> float:
     """A good pre-inpaint image (score near 1) is only refined; a poor one is regenerated."""
     s = float(score) if score is not None else float("nan")
@@ -216,7 +210,7 @@ def strength_for(score) -> float:
     return float(np.clip(1.0 - 0.6 * s, 0.4, 1.0))
 
 
-@INPAINT.engine("diffusers-inpaint", kind="model", version="1", check=_inpaint_check)
+@INPAINT.engine("diffusers-inpaint", kind="model", version="1", check=model_check("INPAINT", "diffusers-inpaint"))
 def inpaint_diffusers(ctx, image, mask, preimage, score):
     """Background generated in the mask, starting from the pre-inpaint image (strength from score)."""
     from lego_demo.diffusion import check_mask, run_inpaint

@@ -1,5 +1,6 @@
 """POSE: change a subject's posture or expression."""
 
+from lego_demo.diffusion import model_check
 from lego_demo.errors import BadInput
 from lego_demo.spec import brick
 
@@ -16,13 +17,7 @@ POSE = brick(
 
 
 # -- model engine (the only one: no classical engine can change a pose) -------------------------
-def _instruct_check(options):
-    from lego_demo.diffusion import model_reason
-
-    return model_reason(options, "POSE", "instruct", ("torch", "diffusers", "transformers"), "model_index.json")
-
-
-@POSE.engine("instruct", kind="model", version="1", check=_instruct_check)
+@POSE.engine("instruct", kind="model", version="1", check=model_check("POSE", "instruct"))
 def pose_instruct(ctx, image, prompt):
     """The prompt (subject + new pose or expression) as the edit instruction."""
     from lego_demo.diffusion import run_instruct

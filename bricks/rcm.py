@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from lego_demo.colours import ACHROMATIC, NAMED, find_colours, unknown_words
+from lego_demo.diffusion import model_check
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.imaging import keep_outside, rgb, same_size
 from lego_demo.spec import Input, brick
@@ -185,14 +186,7 @@ __all__ = ["RCM", "NAMED"]
 
 
 # -- model engine: diffusers inpainting with the new colour/material -----------------------------
-def _inpaint_check(options):
-    from lego_demo.diffusion import model_reason
-
-    return model_reason(options, "RCM", "diffusers-inpaint", ("torch", "diffusers", "transformers"),
-                        "model_index.json")
-
-
-@RCM.engine("diffusers-inpaint", kind="model", version="1", check=_inpaint_check)
+@RCM.engine("diffusers-inpaint", kind="model", version="1", check=model_check("RCM", "diffusers-inpaint"))
 def rcm_diffusers(ctx, image, mask, prompt, strength=None):
     """'a {colour/material} object' generated in the mask, starting from the object itself."""
     from lego_demo.diffusion import check_mask, run_inpaint, target_words

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lego_demo import grounding as g
+from lego_demo.diffusion import TRANSFORMERS, model_check
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.imaging import checkerboard_cutout
 from lego_demo.spec import brick
@@ -219,13 +220,6 @@ def res(ctx, image, prompt):
 
 
 # -- model engine: CLIPSeg (text-prompted segmentation) -----------------------------------------
-def _clipseg_check(options):
-    from lego_demo.diffusion import model_reason
-
-    return model_reason(options, "RES", "clipseg", ("torch", "transformers"), "config.json",
-                        example="CIDAS/clipseg-rd64-refined")
-
-
 def _load_clipseg(model: str, device: str, dtype):
     from pathlib import Path
 
@@ -240,7 +234,8 @@ def _load_clipseg(model: str, device: str, dtype):
     return net.to(device).eval(), processor
 
 
-@RES.engine("clipseg", kind="model", version="1", check=_clipseg_check)
+@RES.engine("clipseg", kind="model", version="1", check=model_check("RES", "clipseg", TRANSFORMERS,
+                                       needs_file="config.json", example="CIDAS/clipseg-rd64-refined"))
 def res_clipseg(ctx, image, prompt):
     """CLIPSeg logits for the prompt, upsampled to the image, sigmoid > threshold (default 0.4)."""
     import torch

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 from PIL import Image as PILImage
 
+from lego_demo.diffusion import model_check
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.imaging import keep_outside, rgb, same_size
 from lego_demo.spec import Input, brick
@@ -294,13 +295,7 @@ def style(ctx, image, style, mask=None, prompt=None):
 
 
 # -- model engine: an instruction-editing pipeline (InstructPix2Pix, or FLUX.1-Kontext) ----------
-def _instruct_check(options):
-    from lego_demo.diffusion import model_reason
-
-    return model_reason(options, "STYLE", "instruct", ("torch", "diffusers", "transformers"), "model_index.json")
-
-
-@STYLE.engine("instruct", kind="model", version="1", check=_instruct_check)
+@STYLE.engine("instruct", kind="model", version="1", check=model_check("STYLE", "instruct"))
 def style_instruct(ctx, image, style, mask=None, prompt=None):
     """'turn it into {style}' (with the caption when given); with a mask, only inside it."""
     from lego_demo.diffusion import run_instruct, target_words

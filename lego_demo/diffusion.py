@@ -59,6 +59,16 @@ def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip() not in ("", "0", "false", "False")
 
 
+DIFFUSERS = ("torch", "diffusers", "transformers")
+TRANSFORMERS = ("torch", "transformers")
+
+
+def model_check(brick: str, engine: str, packages: tuple[str, ...] = DIFFUSERS,
+                needs_file: str | None = "model_index.json", example: str = "DIR"):
+    """A model engine's `check` (see `spec.Engine`): `model_reason` for these options."""
+    return lambda options: model_reason(options, brick, engine, packages, needs_file, example)
+
+
 def model_reason(options: Mapping[str, Any], brick: str, engine: str, packages: tuple[str, ...],
                  needs_file: str | None = None, example: str = "DIR") -> str | None:
     """Why a model engine cannot run with these options, or None. Checks the packages are
