@@ -179,7 +179,7 @@ class Executor:
             except CannotDo as exc:
                 raise CannotDo(
                     f"step {step.number} ({spec.name}) cannot run here: {exc}. Configure a model "
-                    f"engine for {spec.name} (see README, 'Model engines') or re-plan without it."
+                    f"engine for {spec.name} (docs/MODELS.md) or re-plan without it."
                 ) from None
 
     def run(
