@@ -271,9 +271,10 @@ def test_think_while_edit_turn_strip_and_stop(page, tmp_path, monkeypatch):
     page.click("#lego-run-btn")
     page.wait_for_function("(() => { const t = document.querySelector('#lego-think-turns-list').innerText;"
                            " return t.includes('of 5 turn') && t.includes('turn 1 · semantic'); })()")
-    page.click("#lego-stop-btn")  # during turn 2 (the critic takes a second per turn)
+    page.click("#lego-stop-btn")  # during turn 2 on a quiet machine (the critic takes a second per turn)
     status = _wait_status(page, "Done — Think-while-Edit")
-    assert "stopped by the user after turn 2" in status, status
-    assert len(TURN_LINE.findall(page.inner_text("#lego-think-turns-list"))) == 2
+    stopped = re.search(r"stopped by the user after turn (\d)", status)
+    assert stopped and 2 <= int(stopped.group(1)) < 5, status  # the current turn ends, no new one starts
+    assert len(TURN_LINE.findall(page.inner_text("#lego-think-turns-list"))) == int(stopped.group(1))
     assert "Traceback" not in page.inner_text("body")
     _shot(page, "09_think_stopped")
