@@ -171,8 +171,7 @@ def write_run(out_dir: str | Path, result: RunResult, registry: Registry, plan: 
     out.mkdir(parents=True, exist_ok=True)
     written = [save_png(value, out / f"result_{i}.png") for i, value in enumerate(result.results, 1)]
     (out / "workflow.json").write_text(result.workflow.dumps() + "\n", encoding="utf-8")
-    status = {t.step: "cached" if t.cache_hit else "done" for t in result.trace}
-    (out / "graph.png").write_bytes(render_png(result.workflow, registry, status=status))
+    (out / "graph.png").write_bytes(render_png(result.workflow, registry, status=result.status()))
     trace = {**result.trace_json(), **(extra or {})}
     if plan is not None:
         (out / "reasoning.txt").write_text(plan.reasoning + "\n", encoding="utf-8")

@@ -124,6 +124,10 @@ class RunResult:
     def cached(self) -> list[int]:
         return [t.step for t in self.trace if t.cache_hit]
 
+    def status(self) -> dict[int, str]:
+        """Each step's run state for the graph: "cached" or "done"."""
+        return {t.step: "cached" if t.cache_hit else "done" for t in self.trace}
+
     def trace_json(self) -> dict:
         return {
             "seconds": round(self.seconds, 4),

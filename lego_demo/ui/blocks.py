@@ -261,9 +261,7 @@ def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
                             update[result_img] = t.result
                         if t.run is not None:
                             update[gallery] = gallery_items(t.run)
-                            update[graph] = graph_image(t.run.workflow, registry,
-                                                        {s.step: "cached" if s.cache_hit else "done"
-                                                         for s in t.run.trace})
+                            update[graph] = graph_image(t.run.workflow, registry, t.run.status())
                         c = t.critique
                         if c is not None:
                             nxt = (f" Refining: {', '.join(c.feedback)}…" if c.feedback and t.index < thinking else "")
@@ -385,7 +383,7 @@ def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
                 return session, gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return (session, f"Selected **{turn.title}** — {turn.summary()}.", turn.workflow.dumps(),
                     turn.reasoning, graph_image(turn.workflow, registry,
-                                                {t.step: "cached" if t.cache_hit else "done" for t in turn.run.trace}))
+                                                turn.run.status()))
 
         def on_use(s):
             session = session_of(s)

@@ -63,7 +63,7 @@ def problems_markdown(problems) -> str:
 
 def status_of(run: RunResult | None = None, events: Mapping[int, str] | None = None) -> dict[int, str]:
     if run is not None:
-        return {t.step: "cached" if t.cache_hit else "done" for t in run.trace}
+        return run.status()
     return dict(events or {})
 
 
