@@ -33,16 +33,37 @@ ENGINE_KINDS = ("classical", "model")
 
 @dataclass(frozen=True)
 class Input:
-    """One typed input of a brick. Optional inputs may be null (`None`)."""
+    """One typed input of a brick. Optional inputs may be null (`None`).
+
+    A Float input declares the closed `range` its engines accept and, where one exists, the
+    `neutral` value that leaves the image unchanged (BRIGHT's ratio 0.5): the validator and the
+    Builders read these, never numbers written in the constraint prose."""
 
     type: ValueType
     optional: bool = False
     doc: str = ""
+    range: tuple[float, float] | None = None
+    neutral: float | None = None
 
-    def __init__(self, type: ValueType | str, optional: bool = False, doc: str = ""):
-        object.__setattr__(self, "type", ValueType.parse(type))
+    def __init__(self, type: ValueType | str, optional: bool = False, doc: str = "",
+                 range: tuple[float, float] | None = None, neutral: float | None = None):
+        vtype = ValueType.parse(type)
+        if (range is not None or neutral is not None) and vtype is not ValueType.FLOAT:
+            raise SpecError(f"range/neutral are for Float inputs, not {vtype.value}")
+        if range is not None:
+            lo, hi = (float(v) for v in range)
+            if not lo < hi:
+                raise SpecError(f"range {range!r} must be (low, high) with low < high")
+            range = (lo, hi)
+        if neutral is not None:
+            neutral = float(neutral)
+            if range is not None and not range[0] <= neutral <= range[1]:
+                raise SpecError(f"neutral {neutral} lies outside range {range}")
+        object.__setattr__(self, "type", vtype)
         object.__setattr__(self, "optional", optional)
         object.__setattr__(self, "doc", doc)
+        object.__setattr__(self, "range", range)
+        object.__setattr__(self, "neutral", neutral)
 
 
 @dataclass
@@ -93,6 +114,9 @@ class BrickSpec:
     rules: Callable[[frozenset[str]], list[str]] | None = None
     # which outputs a step produces given its non-null inputs (default: all)
     produces: Callable[[frozenset[str]], frozenset[str]] | None = None
+    # plain-English phrases of what the brick is for ("remove reflections"): Builders match
+    # them, so a plugin brick is planned without Builder code changes
+    use_for: tuple[str, ...] = ()
     engines: list[Engine] = field(default_factory=list)
 
     def engine(
@@ -128,11 +152,21 @@ class BrickSpec:
             "name": self.name,
             "kind": self.kind,
             "summary": self.summary,
-            "inputs": {n: {"type": p.type.value, "optional": p.optional} for n, p in self.inputs.items()},
+            "inputs": {n: _input_json(p) for n, p in self.inputs.items()},
             "outputs": {n: t.value for n, t in self.outputs.items()},
             "constraint": self.constraint,
             "aliases": list(self.aliases),
+            "use_for": list(self.use_for),
         }
+
+
+def _input_json(p: Input) -> dict:
+    out: dict[str, Any] = {"type": p.type.value, "optional": p.optional}
+    if p.range is not None:
+        out["range"] = list(p.range)
+    if p.neutral is not None:
+        out["neutral"] = p.neutral
+    return out
 
 
 def brick(
@@ -147,6 +181,7 @@ def brick(
     input_aliases: Mapping[str, Iterable[str]] | None = None,
     rules: Callable[[frozenset[str]], list[str]] | None = None,
     produces: Callable[[frozenset[str]], frozenset[str]] | None = None,
+    use_for: Iterable[str] = (),
 ) -> BrickSpec:
     """Declare a brick; every mistake fails here, naming the brick."""
     if not isinstance(name, str) or not NAME_RE.match(name):
@@ -167,6 +202,9 @@ def brick(
     for alias in aliases:
         if not NAME_RE.match(alias):
             raise SpecError(f"brick {name}: alias {alias!r} must be UPPER-KEBAB-CASE")
+    phrases = tuple(use_for)
+    if isinstance(use_for, str) or not all(isinstance(u, str) and u.strip() for u in phrases):
+        raise SpecError(f"brick {name}: use_for must be a list of non-empty phrases, like (\"remove reflections\",)")
     fanned = {k: tuple(v) for k, v in (input_aliases or {}).items()}
     for legacy, targets in fanned.items():
         missing = [t for t in targets if t not in typed_inputs]
@@ -183,6 +221,7 @@ def brick(
         input_aliases=fanned,
         rules=rules,
         produces=produces,
+        use_for=tuple(u.strip() for u in phrases),
     )
 
 

@@ -102,3 +102,27 @@ def test_tool_list_renders_both_kinds(registry):
     assert text.startswith("PREDICT model list:")
     assert "EDIT model list:" in text
     assert "Input: {Image[image], Str[prompt]}" in text
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(type="Str", range=(0, 1)), "for Float inputs"),
+    (dict(type="Float", range=(1, 0)), "low < high"),
+    (dict(type="Float", range=(0, 1), neutral=2), "outside range"),
+])
+def test_input_range_mistakes_fail_at_declaration(kwargs, match):
+    with pytest.raises(SpecError, match=match):
+        Input(**kwargs)
+
+
+def test_ranges_and_use_for_are_part_of_the_spec():
+    spec = brick("MY-TOOL", kind="edit", summary="does a thing",
+                 inputs={"image": "Image", "ratio": Input("Float", range=(0, 1), neutral=0.5)},
+                 outputs={"image": "Image"}, use_for=(" brighten the photo ",))
+    assert spec.inputs["ratio"].range == (0.0, 1.0) and spec.inputs["ratio"].neutral == 0.5
+    assert spec.use_for == ("brighten the photo",)
+    listed = spec.to_json()
+    assert listed["inputs"]["ratio"] == {"type": "Float", "optional": False, "range": [0.0, 1.0], "neutral": 0.5}
+    assert listed["use_for"] == ["brighten the photo"]
+    with pytest.raises(SpecError, match="use_for"):
+        brick("MY-TOOL", kind="edit", summary="x", inputs={"image": "Image"}, outputs={"image": "Image"},
+              use_for="brighten")
