@@ -48,7 +48,6 @@ def test_registry_loads_plugins_only_from_given_paths(tmp_path, monkeypatch):
 
 def test_app_limits_upload_size_and_binds_localhost(monkeypatch):
     import app as app_module
-
     from lego_demo.images import MAX_FILE_BYTES
     from lego_demo.ui.blocks import launch_options
 
