@@ -161,15 +161,3 @@ def make_scene(
         img = np.where(text_mask[..., None], np.uint8(10), img)
     return Scene(img.astype(np.uint8), bg, placed, text, text_mask)
 
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.logical_or(a, b).sum()
-    return float(np.logical_and(a, b).sum() / union) if union else 1.0
-
-
-def psnr(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None) -> float:
-    diff = a.astype(np.float64) - b.astype(np.float64)
-    if where is not None:
-        diff = diff[where]
-    mse = float(np.mean(diff**2)) if diff.size else 0.0
-    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)

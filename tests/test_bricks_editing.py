@@ -8,9 +8,10 @@ from skimage.metrics import structural_similarity
 from bricks import cbg, crop, env, fastinpaint, fill, flip, inpaint, pose, rcm, rotate, style, text, tone
 from lego_demo.colours import hue_deg, parse_colour
 from lego_demo.errors import BadInput, CannotDo
+from lego_demo.metrics import psnr
 from lego_demo.registry import Registry
 from lego_demo.spec import RunContext
-from lego_demo.synthetic import make_scene, psnr
+from lego_demo.synthetic import make_scene
 
 CTX = RunContext(step=1, seed=0)
 

@@ -12,7 +12,8 @@ import numpy as np
 from ..critics.offline import OfflineCritic
 from ..errors import LegoError
 from ..imaging import rgb
-from ..synthetic import BACKGROUNDS, COLOURS, make_scene, psnr
+from ..metrics import psnr
+from ..synthetic import BACKGROUNDS, COLOURS, make_scene
 from ..think import think_while_edit
 from .common import percentile
 

@@ -19,9 +19,9 @@ from scipy.spatial import cKDTree
 from ..colours import parse_colour
 from ..errors import LegoError
 from ..imaging import rgb
+from ..metrics import iou, psnr
 from ..registry import Registry
 from ..spec import RunContext
-from ..synthetic import iou, psnr
 from ..workflow import Ref, Step
 from .base import Check, Critique
 
