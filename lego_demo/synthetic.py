@@ -12,20 +12,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-# sRGB values a person would call by these names
-COLOURS: dict[str, tuple[int, int, int]] = {
-    "red": (220, 30, 30),
-    "green": (40, 170, 60),
-    "blue": (30, 70, 220),
-    "yellow": (240, 210, 40),
-    "orange": (245, 140, 20),
-    "purple": (130, 50, 170),
-    "pink": (245, 130, 190),
-    "cyan": (40, 200, 220),
-    "white": (245, 245, 245),
-    "black": (15, 15, 15),
-    "brown": (120, 70, 30),
-}
+from .colours import BASIC
+
+COLOURS = BASIC  # the basic colour names and their sRGB values (lego_demo/colours.py)
 SHAPES = ("circle", "square", "triangle")
 BACKGROUNDS = ("stripes", "tiles", "checker", "gradient")
 

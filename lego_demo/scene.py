@@ -1,0 +1,81 @@
+"""Where the sky is and which surfaces face up: what RES's "sky" and ENV's sky gradients and
+snow use.
+
+Sky: smooth (little texture at the working size), sky-coloured (blue at any brightness, from
+day to night; or pale and bright, for overcast), and connected to the top edge, below which it
+changes only gradually (a sky is a smooth gradient, so each row's colour is predicted by the
+rows above). Holes smaller than a few percent of the sky (birds, wires, gaps in a lattice) are
+filled; large ones (a tower, a rocket) stay out. Edges are fitted to the full-size image.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+from .errors import CannotDo
+from .subject import fit_edges, work_size
+
+WORK_SIDE = 384
+
+
+def sky(facts) -> np.ndarray:
+    """The sky of a grounding.Facts image as a full-size bool mask (CannotDo if there is none)."""
+    return facts.memo("sky", lambda: _sky(facts.image))
+
+
+def _sky(image: np.ndarray) -> np.ndarray:
+    small = cv2.resize(image, work_size(image.shape[:2], WORK_SIDE), interpolation=cv2.INTER_AREA)
+    sh, sw = small.shape[:2]
+    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV).astype(np.int32)
+    hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+    grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    grad = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
+    texture = cv2.blur(grad, (5, 5))
+    blue = (hue >= 88) & (hue <= 135) & (sat > 30) & (val > 25)
+    pale = (sat < 45) & (val > 150)
+    dusk = (hue >= 135) & (hue <= 170) & (sat > 20) & (val > 40)  # a purple-pink band low in the sky
+    calm = texture < max(18.0, float(np.percentile(texture, 30)))
+    cand = (blue | pale | dusk) & calm
+    cand = cv2.morphologyEx(cand.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    n, ids = cv2.connectedComponents(cand, connectivity=4)
+    top = np.unique(ids[: max(1, sh // 50)][ids[: max(1, sh // 50)] > 0])
+    if not len(top):
+        raise CannotDo("RES (offline) found no sky: it looks for a smooth blue or pale area touching the "
+                       "top edge. Paint over the sky and press Plan & run (CLI: --mask FILE)")
+    sizes = np.bincount(ids.ravel())
+    top = [i for i in top if sizes[i] >= 0.02 * sh * sw]
+    m = np.isin(ids, top)
+    if m.mean() < 0.04:
+        raise CannotDo("RES (offline) found no sky large enough: it looks for a smooth blue or pale area "
+                       "touching the top edge. Paint over the sky and press Plan & run (CLI: --mask FILE)")
+    lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
+    m &= _gradual(lab, m)
+    # small holes (birds, wires, lattice gaps) are sky; large ones (towers) are not
+    holes = ndimage.binary_fill_holes(m) & ~m
+    hid, nh = ndimage.label(holes)
+    if nh:
+        hs = np.bincount(hid.ravel())
+        small_holes = np.flatnonzero(hs < 0.003 * sh * sw)
+        m |= np.isin(hid, small_holes[small_holes > 0])
+    m = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
+    return fit_edges(image, m)
+
+
+def _gradual(lab: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Sky pixels whose colour is close to the sky's colour in the rows just above them: the
+    sky changes slowly downwards, so a sea, a wall or a field below it is cut off."""
+    sh, sw = m.shape
+    keep = m.copy()
+    ref = None
+    band = max(2, sh // 40)
+    for y0 in range(0, sh, band):
+        rows = keep[y0:y0 + band]
+        if ref is not None:
+            d = np.linalg.norm(lab[y0:y0 + band] - ref, axis=2)
+            rows &= d < 28.0
+            keep[y0:y0 + band] = rows
+        if rows.sum() >= 4:
+            ref = np.median(lab[y0:y0 + band][rows], axis=0)
+    return keep
