@@ -4,10 +4,10 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from lego_demo.subject import grabcut, largest_components
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.imaging import checkerboard_cutout, rgb, same_size
 from lego_demo.spec import brick
+from lego_demo.subject import grabcut, largest_components
 
 MASK_SEG = brick(
     "MASK-SEG",
