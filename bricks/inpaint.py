@@ -24,8 +24,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from bricks.fastinpaint import check_hole, fill_score, hole_box, ring_around
+from bricks.fastinpaint import check_hole
 from lego_demo.diffusion import model_check
+from lego_demo.fill_score import fill_score, hole_box, ring_around
 from lego_demo.imaging import keep_outside, rgb, same_size
 from lego_demo.spec import brick
 

@@ -20,6 +20,8 @@ from .models import ModelManager
 from .registry import Registry
 from .types import ValueType
 from .validate import Validation, validate
+from .verify import mismatch_error, verify_run
+from .verify import notes as verification_notes
 from .workflow import Parsed, Workflow, parse_workflow
 
 BUILDERS = ("rule", "mllm", "openai")
@@ -158,7 +160,14 @@ class Editor:
             raise Declined(f"the {self.builder.name} Builder declined: {plan.declined}")
         if plan.problems:
             raise InvalidWorkflow(plan.problems)
-        return plan, self.run(plan.workflow, image, mask, on_progress=on_progress)
+        run = self.run(plan.workflow, image, mask, on_progress=on_progress)
+        # a stand-in for the named target (SOS for "the red circle") must look like it
+        verdicts = verify_run(run, instruction, image, self.registry)
+        error = mismatch_error(verdicts)
+        if error is not None:
+            raise error
+        run.notes.extend(verification_notes(verdicts))
+        return plan, run
 
 
 def write_run(out_dir: str | Path, result: RunResult, registry: Registry, plan: Plan | None = None,

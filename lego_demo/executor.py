@@ -115,6 +115,7 @@ class RunResult:
     trace: list[StepTrace] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # what the result could not confirm ("target not verified")
 
     @property
     def executed(self) -> list[int]:
@@ -134,6 +135,7 @@ class RunResult:
             "executed": self.executed,
             "cached": self.cached,
             "repairs": self.repairs,
+            "notes": self.notes,
             "steps": [t.to_json() for t in self.trace],
         }
 

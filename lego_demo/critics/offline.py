@@ -22,7 +22,9 @@ from ..imaging import rgb
 from ..metrics import iou, psnr
 from ..registry import Registry
 from ..spec import RunContext
+from ..verify import UNVERIFIED_CAP
 from ..workflow import Ref, Step
+from . import evidence
 from .base import Check, Critique
 
 REMOVAL = {"INPAINT", "FASTINPAINT"}
@@ -60,7 +62,10 @@ class OfflineCritic:
         same_size = source.shape == edited.shape
         masks: list[np.ndarray] = []
         all_masked = True
+        seen: dict = {}  # analyses of the source shared by the evidence checks
         if run is not None:
+            if same_size:
+                checks.extend(evidence.verification(run, instruction, source, self.registry))
             drafts = self._drafts(run.workflow)
             for step in run.workflow.steps:
                 spec = self.registry.resolve(step.brick)
@@ -74,6 +79,8 @@ class OfflineCritic:
                     masks.append(mask)
                     checks.append(self._target_found(step, mask))
                 checks.extend(self._brick_checks(step, spec.name, source, edited, mask, run))
+                if same_size:
+                    checks.extend(self._evidence(step, spec.name, source, edited, mask, run, seen))
         if same_size:
             changed = float(np.abs(edited.astype(np.int16) - source.astype(np.int16)).mean())
             checks.append(Check("the image changed", "semantic", changed > 0.5, changed, "> 0.5 mean abs diff",
@@ -88,6 +95,24 @@ class OfflineCritic:
         return self._score(instruction, checks)
 
     # -- helpers ----------------------------------------------------------------------------
+    @staticmethod
+    def _evidence(step, brick, source, edited, mask, run, seen) -> list[Check]:
+        """Checks against evidence the plan did not produce (critics/evidence.py)."""
+        out = []
+        colour = evidence.colour_coverage(step, source, edited, run, seen)
+        if colour is not None:
+            out.append(colour)
+        out.extend(evidence.subject_kept(step, source, edited, mask, run, seen))
+        if brick in REMOVAL and mask is not None and mask.shape == edited.shape[:2]:
+            out.append(evidence.fill_quality(step, edited, mask))
+        return out
+
+    def _run_step(self, brick: str, **inputs) -> dict:
+        """Run one brick on its own (the re-check after a removal). The one place the critic runs
+        steps, so it can move to the Executor in one edit."""
+        spec = self.registry.get(brick)
+        return self.registry.choose_engine(spec).run(RunContext(step=0), **inputs)
+
     @staticmethod
     def _drafts(workflow) -> set[int]:
         """Steps whose output is only a draft for another step (FASTINPAINT's pre-inpaint
@@ -167,8 +192,7 @@ class OfflineCritic:
         if finder is not None:
             spec, prompt, old = finder
             try:
-                engine = self.registry.choose_engine(spec)
-                again = engine.run(RunContext(step=0), image=edited, prompt=prompt)["mask"]
+                again = self._run_step(spec.name, image=edited, prompt=prompt)["mask"]
                 overlap = iou(again & mask, old)
             except LegoError:
                 overlap = 0.0  # nothing matching the phrase is found any more
@@ -243,7 +267,10 @@ class OfflineCritic:
     def _score(instruction: str, checks: list[Check]) -> Critique:
         def score(kind: str) -> float:
             mine = [c for c in checks if c.kind == kind]
-            return 10.0 * sum(c.passed for c in mine) / len(mine) if mine else 5.0
+            value = 10.0 * sum(c.passed for c in mine) / len(mine) if mine else 5.0
+            if kind == "semantic" and any(evidence.unverified(c) for c in checks):
+                value = min(value, UNVERIFIED_CAP)  # an unconfirmed target is never a clear success
+            return value
 
         failed = [c for c in checks if not c.passed]
         fixes = list(dict.fromkeys(c.fix for c in failed if c.fix))

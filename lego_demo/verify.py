@@ -1,0 +1,175 @@
+"""Did an edit change the thing the instruction named? The one place the Editor and the
+critics ask.
+
+A step's mask is *grounded* when it was found by name (RES with a phrase, the user's own mask)
+or when the words name what SOS finds (the subject, the background). When SOS stands in for a
+named target ("the red circle" after "don't use RES"), the region is checked against what the
+words say and pixels can show: colour, shape, position, person, face, sky, text. A region that
+contradicts the words is a *mismatch* (the Editor declines, saying why); words nothing here can
+measure ("the cat") leave it *unverified* (said in the result, and the critic's semantic
+score stays ≤ 6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .colours import looks
+from .errors import CannotDo, Declined
+from .phrases import parse
+from .regions import Region, classify_shape
+from .workflow import Ref
+
+STAND_INS = {"SOS"}  # predictors that find "the main thing" without being told what
+PASS_THROUGH = {"GROW": ("mask",), "RESIZE": ("mask1", "mask"), "BBOX": ("mask",), "INVERSE": ("mask2",),
+                "COMPOSE": ("mask1", "mask2")}
+SUBJECT_WORDS = {"background", "foreground"}
+UNVERIFIED_CAP = 6.0  # the critic's semantic score when the target could not be checked
+
+
+@dataclass
+class Verdict:
+    step: int  # the edit step whose mask was checked
+    target: str  # the words it stands for
+    status: str  # "grounded", "matches", "mismatch" or "unverified"
+    reason: str
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def instruction_targets(instruction: str) -> list[str]:
+    """The target phrases an instruction names (one per clause that has one)."""
+    from .builders.rule.language import parse as read  # the one English reader there is
+
+    return [i.target for i in read(instruction or "").intents if i.target and i.where in ("res", "sos")]
+
+
+def mask_origin(workflow, step) -> tuple[str, object] | None:
+    """Where an edit step's mask comes from: ("RES", step), ("SOS", step), ("init", None) or
+    ("other", step), following mask-only steps (GROW, INVERSE, …) back."""
+    ref = step.inputs.get("mask")
+    seen: set[int] = set()
+    while isinstance(ref, Ref):
+        if ref.step is None:
+            return ("init", None)
+        if ref.step in seen:
+            return None
+        seen.add(ref.step)
+        source = workflow.step(ref.step)
+        if source is None:
+            return None
+        if source.brick in ("RES", "MASK-SEG") or source.brick in STAND_INS:
+            return (source.brick if source.brick != "MASK-SEG" else "init", source)
+        nxt = next((source.inputs.get(n) for n in PASS_THROUGH.get(source.brick, ()) if isinstance(source.inputs.get(n), Ref)), None)
+        if nxt is None:
+            return ("other", source)
+        ref = nxt
+    return None
+
+
+def check_region(image: np.ndarray, mask: np.ndarray, phrase: str) -> tuple[str, str]:
+    """("matches" | "mismatch" | "unverified", why) for a region said to be `phrase`."""
+    from .grounding import Facts
+
+    q = parse(phrase)
+    if not mask.any():
+        return "mismatch", f"nothing was selected for '{phrase}'"
+    facts = Facts(image)
+    region = Region.of(mask)
+    failed, passed = [], []
+    for shade, colour in q.colours:
+        share = float(looks(facts.image, colour, shade)[mask].mean())
+        (passed if share >= 0.4 else failed).append(f"{share:.0%} of it looks {colour}")
+    if q.shapes:
+        found = classify_shape(region.crop)
+        ok = found in q.shapes or (found == "square" and "rectangle" in q.shapes)
+        (passed if ok else failed).append(f"its shape reads as {found or 'no simple shape'}")
+    h, w = facts.shape
+    cx, cy = region.centroid[0] / w, region.centroid[1] / h
+    for pos in q.positions:
+        ok = {"left": cx < 0.5, "right": cx > 0.5, "top": cy < 0.5, "bottom": cy > 0.5,
+              "middle": abs(cx - 0.5) < 0.25 and abs(cy - 0.5) < 0.25}[pos]
+        (passed if ok else failed).append(f"its centre is at {cx:.0%} across, {cy:.0%} down")
+    for category in q.categories:
+        truth = _category(facts, category)
+        if truth is None:
+            return "unverified", f"'{category}' cannot be checked offline here"
+        share = float(truth[mask].mean())  # how much of the region is the category
+        cover = float(mask[truth].mean()) if truth.any() else 0.0  # how much of the category it holds
+        ok = share >= 0.7 and cover >= 0.5
+        (passed if ok else failed).append(f"{share:.0%} of it is {category}, holding {cover:.0%} of the {category}")
+    if failed:
+        return "mismatch", f"the region does not look like '{phrase}': " + "; ".join(failed)
+    if not passed:
+        return "unverified", f"nothing in '{phrase}' can be measured offline"
+    if q.unknown:
+        return "unverified", ("; ".join(passed) + f", but {', '.join(repr(u) for u in q.unknown)} cannot be "
+                              "checked offline")
+    return "matches", "; ".join(passed)
+
+
+def _category(facts, category: str) -> np.ndarray | None:
+    from . import parts, scene
+
+    try:
+        if category == "person":
+            return facts.person
+        if category == "face":
+            faces = facts.face_masks()
+            return np.any(faces, axis=0) if faces else np.zeros(facts.shape, bool)
+        if category == "sky":
+            return scene.sky(facts)
+        if category == "text":
+            return np.any(facts.text, axis=0) if facts.text else np.zeros(facts.shape, bool)
+        if category == "hair":
+            return parts.hair(facts)
+        if category == "skin":
+            return facts.skin
+        if category == "clothes":
+            return parts.clothes(facts)
+    except CannotDo:  # the detector found none: the region cannot be it
+        return np.zeros(facts.shape, bool)
+    return None
+
+
+def verify_run(run, instruction: str, image: np.ndarray, registry=None) -> list[Verdict]:
+    """A verdict for every edit step whose mask stands in for a named target."""
+    targets = instruction_targets(instruction)
+    verdicts: list[Verdict] = []
+    for step in run.workflow.steps:
+        spec = registry.resolve(step.brick) if registry is not None else None
+        if spec is not None and spec.kind != "edit":
+            continue
+        origin = mask_origin(run.workflow, step)
+        if origin is None or origin[0] != "SOS":
+            continue
+        named = [t for t in targets if not SUBJECT_WORDS & set(t.lower().split())]
+        if not named:
+            verdicts.append(Verdict(step.number, "the main subject", "grounded", "SOS finds the main subject"))
+            continue
+        source, ref = origin[1], step.inputs.get("mask")
+        region = run.values.get(ref.step, {}).get(ref.name) if isinstance(ref, Ref) and ref.step else None
+        if region is None or region.shape != image.shape[:2]:
+            continue
+        results = [(t, *check_region(image, region, t)) for t in named]
+        best = next((r for r in results if r[1] == "matches"), None) or \
+            next((r for r in results if r[1] == "unverified"), None) or results[0]
+        reason = f"step {source.number} (SOS) stands in for '{best[0]}': {best[2]}"
+        verdicts.append(Verdict(step.number, best[0], best[1], reason))
+    return verdicts
+
+
+def mismatch_error(verdicts: list[Verdict]) -> Declined | None:
+    """The decline for the first region that contradicts its words, with the next step."""
+    bad = next((v for v in verdicts if v.status == "mismatch"), None)
+    if bad is None:
+        return None
+    return Declined(f"{bad.reason}. So the edit was not applied: paint over the {bad.target} and press "
+                    "Plan & run (CLI: --mask FILE), or allow RES to find it by name")
+
+
+def notes(verdicts: list[Verdict]) -> list[str]:
+    return [f"target not verified: {v.reason}" for v in verdicts if v.status == "unverified"]
