@@ -7,7 +7,8 @@ Classical engine "draw" does only what it can draw honestly:
   checker", "green dots") → that colour or pattern;
 - a transparent cut-out `preimage` (e.g. from RES or SOS) → its opaque part, scaled to fit the
   mask's box and blended in with Poisson seamless cloning.
-Anything else ("a cat") needs generation: CannotDo. Pixels outside the mask are untouched.
+Anything else ("a cat", "a red bow tie") needs generation: CannotDo naming the engine that
+would do it; a colour word beside an object never becomes a painted blob. Pixels outside the mask are untouched.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
 
-from lego_demo.colours import find_colours
+from lego_demo.colours import find_colours, unknown_words
 from lego_demo.diffusion import model_check
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.imaging import keep_outside, rgb, same_size
@@ -43,6 +44,9 @@ FILL = brick(
 )
 
 QUOTED = re.compile(r"[\"“”'‘’«»]([^\"“”'‘’«»]+)[\"“”'‘’«»]")
+# words that say nothing beyond "this colour in the mask's shape" (ADD-PRED's masks are round)
+DRAWABLE = {"pattern", "patterned", "fill", "filled", "with", "circle", "circles", "dot", "dots", "disc", "disk",
+            "ellipse", "oval", "blob", "spot", "round", "solid", "flat"}
 PATTERNS = ("stripes", "striped", "checker", "checkered", "checkerboard", "dots", "dotted", "polka")
 
 
@@ -133,7 +137,8 @@ def fill(ctx, image, mask, prompt, preimage=None):
         drawn = draw_text(img, mask, quoted.group(1).strip(), colours[-1].rgb if colours else None)
         return {"image": keep_outside(img, drawn, mask)}
     colours = find_colours(text)
-    if colours:
+    extra = unknown_words(text, set(PATTERNS) | DRAWABLE)
+    if colours and not extra:  # only a colour or a pattern of colours: nothing to invent
         low = text.lower()
         kind = next((p for p in PATTERNS if p in low), None)
         h, w = mask.shape
@@ -145,9 +150,9 @@ def fill(ctx, image, mask, prompt, preimage=None):
             layer = np.broadcast_to(np.uint8(colours[-1].rgb), (h, w, 3))
         return {"image": keep_outside(img, layer, mask)}
     raise CannotDo(
-        f"FILL (classical engine) cannot draw {text.strip()!r}: drawing it needs a generative model "
-        "engine (diffusers inpainting/fill). It can draw quoted text, a colour or pattern, or a "
-        "transparent cut-out given as preimage."
+        f"FILL's classical engine does not invent {text.strip()!r} (it never paints a stand-in): that needs "
+        "the generative engine diffusers-inpaint (--engine FILL=diffusers-inpaint:MODEL_DIR, see "
+        "docs/MODELS.md). Offline it can draw quoted text, a colour or a pattern, or paste a cut-out."
     )
 
 

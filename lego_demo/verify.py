@@ -26,7 +26,8 @@ STAND_INS = {"SOS"}  # predictors that find "the main thing" without being told 
 PASS_THROUGH = {"GROW": ("mask",), "RESIZE": ("mask1", "mask"), "BBOX": ("mask",), "INVERSE": ("mask2",),
                 "COMPOSE": ("mask1", "mask2")}
 SUBJECT_WORDS = {"background", "foreground"}
-UNVERIFIED_CAP = 6.0  # the critic's semantic score when the target could not be checked
+UNVERIFIED_CAP = 6.0
+SUBJECT_AGREE = 0.7  # IoU of SOS's subject with an independent finder's, to trust it  # the critic's semantic score when the target could not be checked
 
 
 @dataclass
@@ -68,6 +69,21 @@ def mask_origin(workflow, step) -> tuple[str, object] | None:
             return ("other", source)
         ref = nxt
     return None
+
+
+def inverted(workflow, step) -> bool:
+    """Whether the step's mask passes through INVERSE on its way from the predictor (the
+    background of SOS's subject)."""
+    ref, seen = step.inputs.get("mask"), set()
+    while isinstance(ref, Ref) and ref.step is not None and ref.step not in seen:
+        seen.add(ref.step)
+        source = workflow.step(ref.step)
+        if source is None:
+            return False
+        if source.brick == "INVERSE":
+            return True
+        ref = next((source.inputs.get(n) for n in PASS_THROUGH.get(source.brick, ()) if isinstance(source.inputs.get(n), Ref)), None)
+    return False
 
 
 def check_region(image: np.ndarray, mask: np.ndarray, phrase: str) -> tuple[str, str]:
@@ -147,10 +163,12 @@ def verify_run(run, instruction: str, image: np.ndarray, registry=None) -> list[
         if origin is None or origin[0] != "SOS":
             continue
         named = [t for t in targets if not SUBJECT_WORDS & set(t.lower().split())]
-        if not named:
-            verdicts.append(Verdict(step.number, "the main subject", "grounded", "SOS finds the main subject"))
-            continue
         source, ref = origin[1], step.inputs.get("mask")
+        if not named:
+            found = run.values.get(source.number, {}).get("mask")
+            if found is not None and found.shape == image.shape[:2]:
+                verdicts.append(_subject_verdict(step.number, source.number, image, found))
+            continue
         region = run.values.get(ref.step, {}).get(ref.name) if isinstance(ref, Ref) and ref.step else None
         if region is None or region.shape != image.shape[:2]:
             continue
@@ -160,6 +178,25 @@ def verify_run(run, instruction: str, image: np.ndarray, registry=None) -> list[
         reason = f"step {source.number} (SOS) stands in for '{best[0]}': {best[2]}"
         verdicts.append(Verdict(step.number, best[0], best[1], reason))
     return verdicts
+
+
+def _subject_verdict(step: int, sos_step: int, image: np.ndarray, found: np.ndarray) -> Verdict:
+    """SOS's subject against an independent finder (the person model, else a saliency
+    GrabCut): when they disagree, nobody knows where the subject ends."""
+    from .grounding import Facts
+    from .metrics import iou
+    from .subject import people_and_what_they_hold, salient_object
+
+    try:
+        people = people_and_what_they_hold(Facts(image))
+    except CannotDo:
+        people = np.zeros(image.shape[:2], bool)
+    by, other = ("the person model", people) if people.mean() > 0.03 else ("a saliency GrabCut", salient_object(image))
+    agree = iou(found, other)
+    if agree >= SUBJECT_AGREE:
+        return Verdict(step, "subject", "grounded", f"SOS and {by} agree on the subject (IoU {agree:.2f})")
+    return Verdict(step, "subject", "mismatch", f"step {sos_step} (SOS) and {by} disagree about where the "
+                   f"subject is (IoU {agree:.2f} < {SUBJECT_AGREE:g})")
 
 
 def mismatch_error(verdicts: list[Verdict]) -> Declined | None:
