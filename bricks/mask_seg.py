@@ -47,7 +47,7 @@ def mask_seg(ctx, image, mask):
     rim = ms & ~cv2.erode(ms.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     init[rim] = cv2.GC_PR_BGD
     fg = grabcut(small, init, iterations=5)
-    fg = largest_components(ndimage.binary_fill_holes(fg), 0.2)
+    fg = largest_components(ndimage.binary_fill_holes(fg), 0.08)  # parts cut apart by what lies over them
     out_crop = cv2.resize(fg.astype(np.float32), (crop.shape[1], crop.shape[0])) > 0.5
     out = np.zeros_like(mask)
     out[y0:y1, x0:x1] = out_crop & m

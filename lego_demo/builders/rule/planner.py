@@ -134,14 +134,16 @@ class Writer:
                 raise Missing("a mask of the area (draw it: init[mask] is missing)", ["init[mask] (no mask was drawn)"])
             self.note("The user marked the area, so the edit uses init[mask] directly.")
             return INIT_MASK
-        if where == "maskseg" or (where == "res" and self.has_mask and target is None):
+        # a painted mask says where the target is, named or not ("remove the spoon" + a mask):
+        # the object inside it is found by MASK-SEG, so no offline noun grounding is needed
+        if where == "maskseg" or (where == "res" and self.has_mask):
             if not self.has_mask:
                 raise Missing("a mask around the object (init[mask] is missing)", ["init[mask] (no mask was drawn)"])
 
             def maskseg() -> Ref:
                 n = self.add("MASK-SEG", {"image": image, "mask": INIT_MASK})
                 self.note(f"MASK-SEG finds the object{' (' + target + ')' if target else ''} inside the user's rough mask (step {n}).")
-                return Ref(n, "mask")
+                return self.grown(Ref(n, "mask"))
 
             def raw() -> Ref:
                 self.note("The user's mask (init[mask]) is used as drawn.")
