@@ -55,8 +55,9 @@ def box(mask: np.ndarray) -> tuple[int, int, int, int]:
     return int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
 
 
-def draw_text(img: np.ndarray, mask: np.ndarray, text: str, colour=None) -> np.ndarray:
-    """`text` drawn as large as fits in the mask's box, centred; returns the full image."""
+def draw_text(img: np.ndarray, mask: np.ndarray, text: str, colour=None, align: str = "centre") -> np.ndarray:
+    """`text` drawn as large as fits in the mask's box, centred (or left-aligned, as the line it
+    replaces was); returns the full image."""
     y0, y1, x0, x1 = box(mask)
     bw, bh = x1 - x0, y1 - y0
     area = img[y0:y1, x0:x1][mask[y0:y1, x0:x1]]
@@ -71,7 +72,7 @@ def draw_text(img: np.ndarray, mask: np.ndarray, text: str, colour=None) -> np.n
         if right - left <= bw * 0.92 and bottom - top <= bh * 0.9:
             break
         size = max(6, int(size * 0.88))
-    tx = x0 + (bw - (right - left)) // 2 - left
+    tx = x0 + ((bw - (right - left)) // 2 if align == "centre" else round(0.02 * bw)) - left
     ty = y0 + (bh - (bottom - top)) // 2 - top
     draw.text((tx, ty), text, fill=tuple(int(c) for c in colour), font=font)
     return np.asarray(canvas)

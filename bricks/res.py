@@ -25,7 +25,7 @@ RES = brick(
     "as a result only when the user asks for the segmentation.",
 )
 
-UNDERSTOOD = ("colours, shapes, positions, sizes, people, faces, hair, skin, clothes, sky, text, "
+UNDERSTOOD = ("colours, shapes, positions, sizes, people, faces, hair, skin, clothes, sky, text, titles, "
               "background and foreground")
 
 
@@ -45,6 +45,8 @@ def _category_masks(facts: g.Facts, category: str, q) -> list[np.ndarray]:
         return facts.face_masks()
     if category == "text":
         return facts.text
+    if category == "title":
+        return [title_line(facts.text)] if facts.text else []
     if category == "clothes":
         if q.colours:  # "her orange suit": every region of that colour on what the person wears
             area = parts.clothes(facts)
@@ -58,6 +60,14 @@ def _category_masks(facts: g.Facts, category: str, q) -> list[np.ndarray]:
         "background": lambda: ~facts.subject,
     }[category]()
     return [mask] if mask.any() else []
+
+
+def title_line(lines: list[np.ndarray]) -> np.ndarray:
+    """The text line set in the largest letters (its box is the tallest)."""
+    def height(m: np.ndarray) -> float:
+        return float(m.sum()) / max(1, int(np.ptp(np.nonzero(m)[1])) + 1)
+
+    return max(lines, key=height)
 
 
 def _colour_in(facts: g.Facts, q, scope: np.ndarray) -> np.ndarray:

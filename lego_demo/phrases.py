@@ -44,7 +44,8 @@ CATEGORY_WORDS = {
     "hair": "hair",
     "skin": "skin",
     "sky": "sky",
-    **dict.fromkeys("text texts word words letters lettering writing caption title".split(), "text"),
+    **dict.fromkeys("text texts word words letters lettering writing caption".split(), "text"),
+    **dict.fromkeys("title heading headline".split(), "title"),  # the text line in the largest letters
     **dict.fromkeys("background backdrop".split(), "background"),
     **dict.fromkeys("foreground subject".split(), "foreground"),
     **dict.fromkeys(GARMENTS, "clothes"),

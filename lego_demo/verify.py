@@ -138,7 +138,7 @@ def _category(facts, category: str) -> np.ndarray | None:
             return np.any(faces, axis=0) if faces else np.zeros(facts.shape, bool)
         if category == "sky":
             return scene.sky(facts)
-        if category == "text":
+        if category in ("text", "title"):
             return np.any(facts.text, axis=0) if facts.text else np.zeros(facts.shape, bool)
         if category == "hair":
             return parts.hair(facts)

@@ -115,6 +115,12 @@ _BACKGROUNDISH = ("reflection", "glare", "shadow", "watermark", "logo", "text", 
                   "tourists", "people in the background", "clutter", "wire", "wires", "power line", "power lines")
 
 
+def _original_case(raw: str, lowered: str) -> str:
+    """`lowered` as the user typed it (new text keeps its capitals: "HELLO WORLD")."""
+    at = raw.lower().find(lowered)
+    return raw[at:at + len(lowered)] if at >= 0 else lowered
+
+
 def _norm(text: str) -> str:
     text = text.replace("’", "'").replace("‘", "'").replace("×", "x").replace("–", "-").replace("—", "-")
     return _SPACE_RE.sub(" ", text.lower()).strip()
@@ -255,6 +261,7 @@ class _Reader:
         self.raw = raw
         self.has_mask = has_mask
         self.quotes = quotes
+        self.original = raw  # the instruction as typed (parse sets it), for text that keeps its case
         self.group, self.verb, self.rest = _first_verb(clause)
         self.needs_mask = False
 
@@ -309,6 +316,19 @@ class _Reader:
         m = re.search(r"\b(?:change|make|edit|update|set)\s+(?:the\s+)?(.{0,40}?)\s*(?:to\s+(?:say|read)|so\s+(?:that\s+)?it\s+(?:says|reads)|say|read)\s+qtx(\d+)", t)
         if m:
             return Intent("text", self.raw, clean_target(m.group(1)), self.quotes[int(m.group(2))], "none",
+                          {"mode": "replace", "old": None})
+        # "replace the text with …": the text already there, whatever it says
+        m = re.search(r"\b(?:replace|change|swap|switch|edit|update|turn)\s+(?:all\s+(?:of\s+)?)?(?:the\s+)?"
+                      r"(?:text|writing|words|lettering)\s+(?:with|to|into|for|by)\s+"
+                      r"(?:the\s+(?:text|words?)\s+)?(qtx(\d+)|[^,;]+)$", t)
+        if m:
+            new = self.quotes[int(m.group(2))] if m.group(2) else _original_case(self.original, m.group(1).strip())
+            return Intent("text", self.raw, None, new, "none", {"mode": "replace", "old": None})
+        # "change the title to "…"": one line of the text, found by RES
+        m = re.search(r"\b(?:replace|change|swap|switch|edit|update|turn)\s+(?:the\s+)?(title|heading|headline|"
+                      r"caption|label|sign)\s+(?:with|to|into|for|by)\s+qtx(\d+)", t)
+        if m:
+            return Intent("text", self.raw, m.group(1), self.quotes[int(m.group(2))], "none",
                           {"mode": "replace", "old": None})
         if qs and (self.group in ("add", "write") or re.search(r"\b(?:text|caption|title|words?|label|saying|that\s+says|reading|watermark|slogan|headline|quote|message|signature)\b", t)):
             where_m = re.search(r"qtx\d+\s+(?:on|at|in|to|across|along|over|under|above|below|onto)\s+(?:the\s+)?(.+)$", t)
@@ -902,6 +922,7 @@ def parse(instruction: str, has_mask: bool = False) -> Parsed:
             if fixed != first:
                 stripped = (fixed + " " + rest).strip()
             reader = _Reader(stripped, clause.strip(), has_mask, quotes)
+            reader.original = instruction  # new text keeps the case it was typed in
             try:
                 intent = reader.read()
             except (IndexError, AttributeError, KeyError, ValueError):
