@@ -59,23 +59,52 @@ def _sky(image: np.ndarray) -> np.ndarray:
         hs = np.bincount(hid.ravel())
         small_holes = np.flatnonzero(hs < 0.003 * sh * sw)
         m |= np.isin(hid, small_holes[small_holes > 0])
+    m = _grow_to_sky_colour(lab, m)
     m = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
     return fit_edges(image, m)
 
 
+def _grow_to_sky_colour(lab: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """The sky found by texture misses a rim next to towers, wires and the horizon (texture is
+    measured over a window): pixels near it that have its colour at their height join it."""
+    sh, sw = m.shape
+    rows = np.full((sh, 3), np.nan, np.float32)
+    for y in range(sh):
+        if m[y].sum() >= 3:
+            rows[y] = np.median(lab[y][m[y]], axis=0)
+    have = np.flatnonzero(~np.isnan(rows[:, 0]))
+    if not len(have):
+        return m
+    for c in range(3):  # rows without sky take the colour of the nearest rows that have it
+        rows[:, c] = np.interp(np.arange(sh), have, rows[have, c])
+    near = cv2.dilate(m.astype(np.uint8), np.ones((2 * (sh // 25) + 1,) * 2, np.uint8)).astype(bool)
+    like = near & (np.linalg.norm(lab - rows[:, None, :], axis=2) < 14.0)
+    n, ids = cv2.connectedComponents((like | m).astype(np.uint8), connectivity=4)
+    keep = np.unique(ids[m])
+    return np.isin(ids, keep[keep > 0])
+
+
 def _gradual(lab: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """Sky pixels whose colour is close to the sky's colour in the rows just above them: the
-    sky changes slowly downwards, so a sea, a wall or a field below it is cut off."""
+    """Sky pixels whose colour is close to the sky's a little above them (averaged over nearby
+    columns): the sky changes slowly downwards, so a sea, a wall or a field below it is cut
+    off. Local, not whole rows: a sky also brightens sideways towards the sun or city lights."""
     sh, sw = m.shape
     keep = m.copy()
-    ref = None
-    band = max(2, sh // 40)
+    win = max(3, sw // 16)
+    band = max(2, sh // 60)
+    ref = np.full((sw, 3), np.nan, np.float32)
     for y0 in range(0, sh, band):
         rows = keep[y0:y0 + band]
-        if ref is not None:
-            d = np.linalg.norm(lab[y0:y0 + band] - ref, axis=2)
-            rows &= d < 28.0
+        if not np.isnan(ref[:, 0]).all():
+            known = ~np.isnan(ref[:, 0])
+            d = np.linalg.norm(lab[y0:y0 + band] - np.where(known[:, None], ref, 0)[None], axis=2)
+            rows &= ~known[None] | (d < 24.0)
             keep[y0:y0 + band] = rows
-        if rows.sum() >= 4:
-            ref = np.median(lab[y0:y0 + band][rows], axis=0)
+        count = rows.sum(axis=0).astype(np.float32)
+        own = (lab[y0:y0 + band] * rows[..., None]).sum(axis=0)
+        weight = cv2.blur(count[None], (win, 1))[0]
+        near = cv2.blur(own[None], (win, 1))[0]
+        have = weight > 0.05  # a column without sky here borrows its neighbours' colour
+        ref[have] = near[have] / weight[have, None]
+        ref[count > 0] = own[count > 0] / count[count > 0, None]  # its own sky first
     return keep
