@@ -2,7 +2,8 @@
 
 Classical engine "lab": each pixel gets the named colour's hue and saturation at the
 object's own luma (shading and texture kept exactly; the mean luma moved a fifth of the way
-towards the new colour's); white/black/grey set L* (moved most of the way) with a/b neutral. Materials are colour + a lightness treatment: metals (gold, silver, bronze, copper,
+towards the new colour's, or 0.6 of it on a large smooth area such as a sky, where there is no
+structure to keep); white/black/grey set L* (moved most of the way) with a/b neutral. Materials are colour + a lightness treatment: metals (gold, silver, bronze, copper,
 chrome) get a contrast-stretched, mirror-like tone curve; wood gets procedural grain and
 marble procedural veins (seeded noise), both multiplied into the object's own shading.
 """
@@ -45,6 +46,16 @@ ACHROMATIC_PULL = 0.85  # white/black/grey are lightness itself
 # (luminance SSIM < 0.9); the hue is exact at any lightness
 LUMA_PULL = 0.2
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+SMOOTH_PULL = 0.6
+SMOOTH_GRADIENT = 4.0  # median luma gradient (grey levels per px) below which an area is smooth
+
+
+def smooth(img: np.ndarray, mask: np.ndarray) -> bool:
+    """Whether the masked area is a smooth surface (sky, wall, backdrop) rather than an object
+    with folds and texture."""
+    grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    grad = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)) / 4.0
+    return float(np.median(grad[mask])) < SMOOTH_GRADIENT and mask.mean() > 0.1
 
 
 def smooth_noise(shape, rng: np.random.Generator, cell: int) -> np.ndarray:
@@ -176,6 +187,8 @@ def rcm(ctx, image, mask, prompt, strength=None):
             )
         c = found[-1]
         pull = ACHROMATIC_PULL if c.base in ACHROMATIC else LUMA_PULL
+        if pull < SMOOTH_PULL and smooth(img, mask):  # a sky or a wall: no structure to keep, so the
+            pull = SMOOTH_PULL  # colour may take its own lightness (a dark sky turns orange, not brown)
         if strength is not None:
             pull = max(pull, min(1.0, max(0.0, float(strength))))
         out = recolour(img, mask, c.rgb, pull)

@@ -66,19 +66,12 @@ def _sky(image: np.ndarray) -> np.ndarray:
 
 def _grow_to_sky_colour(lab: np.ndarray, m: np.ndarray) -> np.ndarray:
     """The sky found by texture misses a rim next to towers, wires and the horizon (texture is
-    measured over a window): pixels near it that have its colour at their height join it."""
+    measured over a window): pixels near it that have the colour of the sky around them join it."""
     sh, sw = m.shape
-    rows = np.full((sh, 3), np.nan, np.float32)
-    for y in range(sh):
-        if m[y].sum() >= 3:
-            rows[y] = np.median(lab[y][m[y]], axis=0)
-    have = np.flatnonzero(~np.isnan(rows[:, 0]))
-    if not len(have):
-        return m
-    for c in range(3):  # rows without sky take the colour of the nearest rows that have it
-        rows[:, c] = np.interp(np.arange(sh), have, rows[have, c])
-    near = cv2.dilate(m.astype(np.uint8), np.ones((2 * (sh // 25) + 1,) * 2, np.uint8)).astype(bool)
-    like = near & (np.linalg.norm(lab - rows[:, None, :], axis=2) < 14.0)
+    k = 2 * (max(sh, sw) // 24) + 1
+    weight = cv2.blur(m.astype(np.float32), (k, k))
+    local = cv2.blur(lab * m[..., None], (k, k)) / np.maximum(weight, 1e-6)[..., None]
+    like = (weight > 0.15) & (np.linalg.norm(lab - local, axis=2) < 12.0)
     n, ids = cv2.connectedComponents((like | m).astype(np.uint8), connectivity=4)
     keep = np.unique(ids[m])
     return np.isin(ids, keep[keep > 0])
