@@ -1,12 +1,15 @@
 """TONE: brightness, contrast and saturation, for the whole image or a masked part.
 
 The release's plugin example BRIGHT (examples/plugins/bright.py) does brightness only; TONE
-covers contrast and saturation too. Each amount is in [-1, 1]: 0 = unchanged, +1 = double,
--1 = none (black / flat grey / greyscale).
+covers contrast and saturation too. Each amount is in [-1, 1]: 0 = unchanged. The curves work
+on Lab lightness so nothing clips: brightness is a gamma curve (black and white stay put),
+contrast rolls off softly near black and white, and saturation gains less on colours that
+are already strong.
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from lego_demo.errors import BadInput
@@ -38,7 +41,15 @@ TONE = brick(
 )
 
 
-@TONE.engine("numpy", kind="classical")
+def _soft_range(x: np.ndarray, knee: float = 0.12) -> np.ndarray:
+    """Values pushed past black or white roll off smoothly into the last `knee` of the range
+    instead of clipping (highlight and shadow protection)."""
+    hi, lo = 1 - knee, knee
+    x = np.where(x > hi, hi + knee * (1 - np.exp(-(x - hi) / knee)), x)
+    return np.where(x < lo, lo - knee * (1 - np.exp(-(lo - x) / knee)), x)
+
+
+@TONE.engine("numpy", kind="classical", version="2")
 def tone(ctx, image, brightness=None, contrast=None, saturation=None, mask=None):
     amounts = {"brightness": brightness, "contrast": contrast, "saturation": saturation}
     for k, v in amounts.items():
@@ -46,15 +57,24 @@ def tone(ctx, image, brightness=None, contrast=None, saturation=None, mask=None)
             raise BadInput(f"TONE {k} must be in [-1, 1] (0 = unchanged), got {v}")
     if mask is not None:
         same_size("image", image, "mask", mask)
-    f = image[..., :3].astype(np.float32)
-    if brightness:
-        f = f * (1 + float(brightness))
+    lab = cv2.cvtColor(image[..., :3].astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+    light, ab = lab[..., 0] / 100, lab[..., 1:]
+    if brightness:  # a gamma curve on L*: black and white stay put, so nothing clips
+        b = float(brightness)
+        light = light ** (1 / (1 + 1.5 * b) if b > 0 else 1 - 1.5 * b)
     if contrast:
-        mean = float(f.mean())
-        f = mean + (f - mean) * (1 + float(contrast))
+        c = float(contrast)
+        mean = float(light.mean())
+        light = _soft_range(mean + (light - mean) * (1 + (1.5 * c if c > 0 else c)))  # soft ends allow a steeper curve
+        ab = ab * (1 + 0.5 * c if c < 0 else 1 + 0.2 * c)  # flatter light also looks less colourful
     if saturation:
-        grey = f @ np.array([0.299, 0.587, 0.114], np.float32)
-        f = grey[..., None] + (f - grey[..., None]) * (1 + float(saturation))
+        chroma = np.hypot(ab[..., 0], ab[..., 1])[..., None]
+        gain = 1 + float(saturation)
+        if gain > 1:  # the more colourful a pixel already is, the less it gains (no gamut clipping)
+            gain = 1 + (gain - 1) * np.clip(1.2 - chroma / 130, 0.2, 1)
+        ab = ab * gain
+    lab = np.dstack([np.clip(light, 0, 1) * 100, ab]).astype(np.float32)
+    f = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255
     out = np.clip(f + 0.5, 0, 255).astype(np.uint8)
     if image.shape[2] == 4:
         out = np.dstack([out, image[..., 3]])
