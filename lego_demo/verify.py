@@ -160,6 +160,11 @@ def verify_run(run, instruction: str, image: np.ndarray, registry=None) -> list[
         if spec is not None and spec.kind != "edit":
             continue
         origin = mask_origin(run.workflow, step)
+        if origin is not None and origin[0] == "RES":
+            guess = _offline_guess(run, origin[1])
+            if guess:
+                verdicts.append(Verdict(step.number, str(origin[1].inputs.get("prompt")), "unverified", guess))
+            continue
         if origin is None or origin[0] != "SOS":
             continue
         named = [t for t in targets if not SUBJECT_WORDS & set(t.lower().split())]
@@ -178,6 +183,21 @@ def verify_run(run, instruction: str, image: np.ndarray, registry=None) -> list[
         reason = f"step {source.number} (SOS) stands in for '{best[0]}': {best[2]}"
         verdicts.append(Verdict(step.number, best[0], best[1], reason))
     return verdicts
+
+
+def _offline_guess(run, res_step) -> str | None:
+    """Why a RES step's mask is only partly grounded: the offline engine takes one noun it
+    cannot recognise ("the red cup") on trust, finding the colour on the main subject."""
+    engine = next((t for t in run.trace if t.step == res_step.number), None)
+    if engine is None or engine.engine_kind != "classical":
+        return None  # a model engine grounded the words itself
+    prompt = str(res_step.inputs.get("prompt") or "")
+    q = parse(prompt)
+    if not q.unknown or not q.colours:
+        return None
+    words = ", ".join(repr(u) for u in q.unknown)
+    return (f"step {res_step.number} (RES, offline) found the {' / '.join(c for _, c in q.colours)} regions of the main "
+            f"subject for '{prompt}'; {words} cannot be checked offline")
 
 
 def _subject_verdict(step: int, sos_step: int, image: np.ndarray, found: np.ndarray) -> Verdict:
@@ -204,8 +224,9 @@ def mismatch_error(verdicts: list[Verdict]) -> Declined | None:
     bad = next((v for v in verdicts if v.status == "mismatch"), None)
     if bad is None:
         return None
+    by_name = "" if bad.target == "subject" else ", or allow RES to find it by name"
     return Declined(f"{bad.reason}. So the edit was not applied: paint over the {bad.target} and press "
-                    "Plan & run (CLI: --mask FILE), or allow RES to find it by name")
+                    f"Plan & run (CLI: --mask FILE){by_name}")
 
 
 def notes(verdicts: list[Verdict]) -> list[str]:

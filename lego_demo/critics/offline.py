@@ -91,7 +91,9 @@ class OfflineCritic:
                 checks.append(Check("pixels outside the edited area kept", "quality", keep >= KEEP_PSNR_DB,
                                     min(keep, 99.0), f">= {KEEP_PSNR_DB:g} dB PSNR"))
                 checks.append(self._seam(source, edited, union))
-            checks.append(self._clipping(source, edited))
+            styled = run is not None and any(s.brick in ("STYLE", "FLUX-STYLE") for s in run.workflow.steps)
+            if not styled:  # a pencil sketch's white paper or a noir's black is the style, not damage
+                checks.append(self._clipping(source, edited))
         return self._score(instruction, checks)
 
     # -- helpers ----------------------------------------------------------------------------
