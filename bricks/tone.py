@@ -41,6 +41,23 @@ TONE = brick(
 )
 
 
+def _in_gamut(light: np.ndarray, ab: np.ndarray, steps: int = 6) -> np.ndarray:
+    """Lab to RGB (0..1) where a colour too vivid for its new lightness loses chroma, not a
+    channel: a brightened orange stays orange instead of clipping its red to 255."""
+    rgb = cv2.cvtColor(np.dstack([light, ab]).astype(np.float32), cv2.COLOR_LAB2RGB)
+    out = (rgb > 1.0).any(axis=2) | (rgb < 0.0).any(axis=2)
+    if out.any():
+        lo, hi = np.zeros(int(out.sum()), np.float32), np.ones(int(out.sum()), np.float32)
+        pl, pab = light[out], ab[out]
+        for _ in range(steps):  # bisect the chroma scale that just fits
+            mid = (lo + hi) / 2
+            trial = cv2.cvtColor(np.dstack([pl, pab * mid[:, None]])[None].astype(np.float32), cv2.COLOR_LAB2RGB)[0]
+            fits = ((trial <= 1.0) & (trial >= 0.0)).all(axis=1)
+            lo, hi = np.where(fits, mid, lo), np.where(fits, hi, mid)
+        rgb[out] = cv2.cvtColor(np.dstack([pl, pab * lo[:, None]])[None].astype(np.float32), cv2.COLOR_LAB2RGB)[0]
+    return np.clip(rgb, 0, 1)
+
+
 def _soft_range(x: np.ndarray, knee: float = 0.12) -> np.ndarray:
     """Values pushed past black or white roll off smoothly into the last `knee` of the range
     instead of clipping (highlight and shadow protection)."""
@@ -73,8 +90,7 @@ def tone(ctx, image, brightness=None, contrast=None, saturation=None, mask=None)
         if gain > 1:  # the more colourful a pixel already is, the less it gains (no gamut clipping)
             gain = 1 + (gain - 1) * np.clip(1.2 - chroma / 130, 0.2, 1)
         ab = ab * gain
-    lab = np.dstack([np.clip(light, 0, 1) * 100, ab]).astype(np.float32)
-    f = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255
+    f = _in_gamut(np.clip(light, 0, 1) * 100, ab) * 255
     out = np.clip(f + 0.5, 0, 255).astype(np.uint8)
     if image.shape[2] == 4:
         out = np.dstack([out, image[..., 3]])
