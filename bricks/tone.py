@@ -2,7 +2,8 @@
 
 The release's plugin example BRIGHT (examples/plugins/bright.py) does brightness only; TONE
 covers contrast and saturation too. Each amount is in [-1, 1]: 0 = unchanged. The curves work
-on Lab lightness so nothing clips: brightness is a gamma curve (black and white stay put),
+on Lab lightness so nothing clips: brightness is a gamma curve up to the image's brightest
+tone (black and that tone stay put),
 contrast rolls off softly near black and white, and saturation gains less on colours that
 are already strong.
 """
@@ -76,9 +77,11 @@ def tone(ctx, image, brightness=None, contrast=None, saturation=None, mask=None)
         same_size("image", image, "mask", mask)
     lab = cv2.cvtColor(image[..., :3].astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
     light, ab = lab[..., 0] / 100, lab[..., 1:]
-    if brightness:  # a gamma curve on L*: black and white stay put, so nothing clips
-        b = float(brightness)
-        light = light ** (1 / (1 + 1.5 * b) if b > 0 else 1 - 1.5 * b)
+    if brightness:  # a gamma curve on L* up to the image's own brightest tone, which stays put:
+        b = float(brightness)  # shadows and mid-tones rise, highlights only gather, nothing clips
+        top = max(float(np.percentile(light, 99.5)), 1e-3)
+        curved = top * (np.minimum(light, top) / top) ** (1 / (1 + 1.5 * b) if b > 0 else 1 - 1.5 * b)
+        light = np.where(light > top, light, curved)
     if contrast:
         c = float(contrast)
         mean = float(light.mean())
