@@ -107,6 +107,7 @@ class Editor:
             self.executor.models = self.models
         self._builder = builder
         self.config = config or EditorConfig()
+        self._verified: dict = {}  # subject verdicts by SOS step cache key (lego_demo/verify.py)
 
     @classmethod
     def from_config(cls, config: EditorConfig | None = None) -> Editor:
@@ -162,7 +163,7 @@ class Editor:
             raise InvalidWorkflow(plan.problems)
         run = self.run(plan.workflow, image, mask, on_progress=on_progress)
         # a stand-in for the named target (SOS for "the red circle") must look like it
-        verdicts = verify_run(run, instruction, image, self.registry)
+        verdicts = verify_run(run, instruction, image, self.registry, memo=self._verified)
         error = mismatch_error(verdicts)
         if error is not None:
             raise error

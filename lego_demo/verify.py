@@ -151,8 +151,10 @@ def _category(facts, category: str) -> np.ndarray | None:
     return None
 
 
-def verify_run(run, instruction: str, image: np.ndarray, registry=None) -> list[Verdict]:
-    """A verdict for every edit step whose mask stands in for a named target."""
+def verify_run(run, instruction: str, image: np.ndarray, registry=None, memo: dict | None = None) -> list[Verdict]:
+    """A verdict for every edit step whose mask stands in for a named target. `memo` (owned by
+    the caller) keeps subject verdicts by the SOS step's cache key, so a re-plan that reuses the
+    step does not measure its subject again."""
     targets = instruction_targets(instruction)
     verdicts: list[Verdict] = []
     for step in run.workflow.steps:
@@ -172,7 +174,17 @@ def verify_run(run, instruction: str, image: np.ndarray, registry=None) -> list[
         if not named:
             found = run.values.get(source.number, {}).get("mask")
             if found is not None and found.shape == image.shape[:2]:
-                verdicts.append(_subject_verdict(step.number, source.number, image, found))
+                key = next((t.key for t in run.trace if t.step == source.number), None)
+                if memo is not None and key in memo:
+                    v = memo[key]
+                    verdicts.append(Verdict(step.number, v.target, v.status, v.reason))
+                    continue
+                verdict = _subject_verdict(step.number, source.number, image, found)
+                if memo is not None and key is not None:
+                    if len(memo) > 256:
+                        memo.clear()
+                    memo[key] = verdict
+                verdicts.append(verdict)
             continue
         region = run.values.get(ref.step, {}).get(ref.name) if isinstance(ref, Ref) and ref.step else None
         if region is None or region.shape != image.shape[:2]:
