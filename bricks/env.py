@@ -81,7 +81,7 @@ def _sky_of(ctx_image) -> np.ndarray | None:
     except CannotDo:
         return None
     h, w = m.shape
-    return cv2.GaussianBlur(m.astype(np.float32), (0, 0), max(1.0, max(h, w) / 400))[..., None]
+    return cv2.GaussianBlur(m.astype(np.float32), (0, 0), max(0.7, max(h, w) / 1200))[..., None]  # thin masts stay sharp
 
 
 def _sky_gradient(f, sky, top, horizon):
@@ -199,12 +199,14 @@ def upward(image) -> np.ndarray:
     grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
     gx, gy = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)
     level = (np.abs(gy) > 2.0 * np.abs(gx)) & (np.abs(gy) > 40)
-    band = max(2, round(min(h, w) / 120))
+    run = max(3, w // 80)  # a ledge, a roof, a bar: level for a while, not a lattice's crossing
+    level = cv2.morphologyEx(level.astype(np.uint8), cv2.MORPH_OPEN, np.ones((1, run), np.uint8)).astype(bool)
+    band = max(2, round(min(h, w) / 250))  # snow on a bar or a ledge is a thin layer
     tops = cv2.dilate(level.astype(np.uint8), np.ones((band, 1), np.uint8), anchor=(0, 0)).astype(np.float32)
     sky = _sky_of(img)
     if sky is None:  # a close-up or an indoor scene: nothing faces an open sky
         return np.zeros((h, w), np.float32)
-    snow = tops * 0.9
+    snow = tops * 0.6
     if sky is not None:  # outdoors: flat ground below the horizon takes snow too
         # the horizon: per column the lowest sky row, raised to its neighbours' over a tenth of the
         # width, so a mast or a tower standing in the sky is not taken for ground

@@ -55,25 +55,28 @@ def box(mask: np.ndarray) -> tuple[int, int, int, int]:
     return int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
 
 
-def draw_text(img: np.ndarray, mask: np.ndarray, text: str, colour=None, align: str = "centre") -> np.ndarray:
+def draw_text(img: np.ndarray, mask: np.ndarray, text: str, colour=None, align: str = "centre",
+              height: int | None = None, top_at: int | None = None) -> np.ndarray:
     """`text` drawn as large as fits in the mask's box, centred (or left-aligned, as the line it
-    replaces was); returns the full image."""
+    replaces was); with `height` (px), as tall as that (the old words' ink) where it fits, its
+    top at `top_at`. Returns the full image."""
     y0, y1, x0, x1 = box(mask)
     bw, bh = x1 - x0, y1 - y0
     area = img[y0:y1, x0:x1][mask[y0:y1, x0:x1]]
     if colour is None:
         colour = (15, 15, 15) if area.mean() > 128 else (245, 245, 245)
-    size = max(6, int(bh * 0.8))
+    limit = bh * 0.9 if height is None else min(height, bh)
+    size = max(6, int(bh * 0.8 if height is None else height * 1.4))
     canvas = PILImage.fromarray(img.copy())
     draw = ImageDraw.Draw(canvas)
-    for _ in range(30):
+    for _ in range(40):
         font = ImageFont.load_default(size=size)
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-        if right - left <= bw * 0.92 and bottom - top <= bh * 0.9:
+        if right - left <= bw * 0.92 and bottom - top <= limit:
             break
-        size = max(6, int(size * 0.88))
+        size = max(6, int(size * 0.92))
     tx = x0 + ((bw - (right - left)) // 2 if align == "centre" else round(0.02 * bw)) - left
-    ty = y0 + (bh - (bottom - top)) // 2 - top
+    ty = (y0 + (bh - (bottom - top)) // 2 if top_at is None else top_at) - top
     draw.text((tx, ty), text, fill=tuple(int(c) for c in colour), font=font)
     return np.asarray(canvas)
 

@@ -50,6 +50,16 @@ SMOOTH_PULL = 0.6
 SMOOTH_GRADIENT = 4.0  # median luma gradient (grey levels per px) below which an area is smooth
 
 
+def stretched(img: np.ndarray, mask: np.ndarray, gain: float = 2.0) -> np.ndarray:
+    """The masked area's lightness spread `gain` times around its mean (a dusk sky's gradient
+    from dark to light reads as a gradient again once it is orange)."""
+    f = img.astype(np.float32)
+    y = f @ LUMA
+    mean = float(y[mask].mean())
+    scale = np.clip((mean + (y - mean) * gain) / np.maximum(y, 1.0), 0.2, 4.0)[..., None]
+    return np.clip(f * scale, 0, 255).astype(np.uint8)
+
+
 def smooth(img: np.ndarray, mask: np.ndarray) -> bool:
     """Whether the masked area is a smooth surface (sky, wall, backdrop) rather than an object
     with folds and texture."""
@@ -187,11 +197,13 @@ def rcm(ctx, image, mask, prompt, strength=None):
             )
         c = found[-1]
         pull = ACHROMATIC_PULL if c.base in ACHROMATIC else LUMA_PULL
-        if pull < SMOOTH_PULL and smooth(img, mask):  # a sky or a wall: no structure to keep, so the
-            pull = SMOOTH_PULL  # colour may take its own lightness (a dark sky turns orange, not brown)
+        flat = pull < SMOOTH_PULL and smooth(img, mask)
+        if flat:  # a sky or a wall: no structure to keep, so the colour may take its own lightness
+            pull = SMOOTH_PULL  # (a dark sky turns orange, not brown) …
         if strength is not None:
             pull = max(pull, min(1.0, max(0.0, float(strength))))
-        out = recolour(img, mask, c.rgb, pull)
+        # … and its gentle gradient is stretched so it still reads in the new colour
+        out = recolour(stretched(img, mask) if flat else img, mask, c.rgb, pull)
     return {"image": keep_outside(img, out, mask)}
 
 

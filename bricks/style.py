@@ -100,7 +100,7 @@ def _ink(grey: np.ndarray, sigma: float, strength: float = 0.985, threshold: flo
     dog = cv2.GaussianBlur(g, (0, 0), sigma) - strength * cv2.GaussianBlur(g, (0, 0), sigma * 1.6)
     lines = (dog < threshold).astype(np.uint8)
     n, lab, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
-    keep = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= max(8, grey.size // 40000)) + 1
+    keep = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= max(12, grey.size // 8000)) + 1  # no speckle
     return np.isin(lab, keep)
 
 
@@ -152,6 +152,9 @@ def watercolour(img, rng):
     fibre = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 0.7)
     paper = cv2.Sobel(fibre, cv2.CV_32F, 1, 1) * 0.05
     f = f * (1 + paper[..., None]) * np.float32([1.0, 0.99, 0.96])  # warm cold-press paper
+    sketch = _ink(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), max(1.0, side / 640), threshold=-0.012)
+    sketch = cv2.GaussianBlur(sketch.astype(np.float32), (0, 0), 0.8)[..., None]
+    f = f * (1 - 0.35 * sketch * np.float32([0.9, 1.0, 1.1]))  # a faint underdrawing keeps eyes and edges
     return _up(np.clip(f * 255, 0, 255).astype(np.uint8), size)
 
 

@@ -199,13 +199,18 @@ def text_brick(ctx, image, text, mask=None, position=None, replace=None):
         cleaned = erase(img, lines)
         if not new:
             return {"image": cleaned}
-        # the new words go where the old ones were (the first, i.e. top, line for "all"), as
-        # tall as those lines and in their ink
-        top = min(lines, key=lambda m: np.nonzero(m)[0].min()) if len(lines) > 1 else lines[0]
+        # the new words go where the old ones were (for several lines: the longest one), as tall
+        # as the old ink and in its colour
+        top = max(lines, key=lambda m: int(m.sum()))
         y0, y1, x0, x1 = box(top)
         target = np.zeros_like(top)
         target[y0:y1, x0:x1] = True  # the line's upright box: glyphs are not clipped by a tilted one
-        drawn = draw_text(cleaned, target, new, colour, align="left")
+        strokes = ink(img, top)
+        rows = np.nonzero(strokes.any(axis=1))[0]
+        height = top_at = None
+        if len(rows) > 3:  # as tall as the old ink, from its top (capitals to descenders)
+            top_at, height = int(np.percentile(rows, 2)), int(np.percentile(rows, 98) - np.percentile(rows, 2)) + 1
+        drawn = draw_text(cleaned, target, new, colour, align="left", height=height, top_at=top_at)
         changed = cv2.dilate(where.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) | target
         return {"image": keep_outside(img, drawn, changed)}
     if not new:

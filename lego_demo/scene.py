@@ -61,7 +61,23 @@ def _sky(image: np.ndarray) -> np.ndarray:
         m |= np.isin(hid, small_holes[small_holes > 0])
     m = _grow_to_sky_colour(lab, m)
     m = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
-    return fit_edges(image, m)
+    return _per_pixel_rim(image, fit_edges(image, m))
+
+
+def _per_pixel_rim(image: np.ndarray, coarse: np.ndarray) -> np.ndarray:
+    """Near the sky's outline, each full-size pixel decides for itself: sky where it has the
+    colour of the sky around it (the gaps in a lattice mast), not where it does not (the mast's
+    bars), so thin structures are neither painted over nor boxed in."""
+    h, w = coarse.shape
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    k = (max(h, w) // 20) | 1
+    weight = cv2.blur(coarse.astype(np.float32), (k, k))
+    local = cv2.blur(lab * coarse[..., None], (k, k)) / np.maximum(weight, 1e-6)[..., None]
+    r = max(2, max(h, w) // 40)
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    rim = cv2.dilate(coarse.astype(np.uint8), disk).astype(bool) & ~cv2.erode(coarse.astype(np.uint8), disk).astype(bool)
+    like = (np.linalg.norm(lab - local, axis=2) < 12.0) & (weight > 0.2)
+    return (coarse & ~rim) | (rim & like)
 
 
 def _grow_to_sky_colour(lab: np.ndarray, m: np.ndarray) -> np.ndarray:

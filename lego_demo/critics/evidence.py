@@ -114,3 +114,17 @@ def verification(run, instruction: str, source, registry) -> list[Check]:
 def unverified(check: Check) -> bool:
     """A check that says the target could not be confirmed (the semantic score is capped)."""
     return "not verified" in check.name
+
+
+def structure_kept(source: np.ndarray, edited: np.ndarray) -> Check:
+    """A style must still show the picture: the coarse layout of light and dark correlates."""
+    import cv2
+
+    def coarse(img):
+        grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        return cv2.resize(grey, (32, 32), interpolation=cv2.INTER_AREA).ravel()
+
+    a, b = coarse(source), coarse(edited)
+    r = float(np.corrcoef(a, b)[0, 1]) if a.std() > 1e-3 and b.std() > 1e-3 else 0.0
+    return Check("the styled picture keeps the original's layout", "quality", r >= 0.4, r,
+                 ">= 0.4 correlation of 32×32 luminance")

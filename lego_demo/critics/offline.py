@@ -92,7 +92,9 @@ class OfflineCritic:
                                     min(keep, 99.0), f">= {KEEP_PSNR_DB:g} dB PSNR"))
                 checks.append(self._seam(source, edited, union))
             styled = run is not None and any(s.brick in ("STYLE", "FLUX-STYLE") for s in run.workflow.steps)
-            if not styled:  # a pencil sketch's white paper or a noir's black is the style, not damage
+            if styled:  # a pencil sketch's white paper or a noir's black is the style, not damage
+                checks.append(evidence.structure_kept(source, edited))
+            else:
                 checks.append(self._clipping(source, edited))
         return self._score(instruction, checks)
 
