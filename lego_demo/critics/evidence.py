@@ -117,14 +117,16 @@ def unverified(check: Check) -> bool:
 
 
 def structure_kept(source: np.ndarray, edited: np.ndarray) -> Check:
-    """A style must still show the picture: the coarse layout of light and dark correlates."""
+    """A style must still show the picture: where the original has its edges, the styled one
+    has edges too (a pencil sketch inverts light and dark areas, but keeps the contours)."""
     import cv2
 
-    def coarse(img):
+    def edges(img):
         grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
-        return cv2.resize(grey, (32, 32), interpolation=cv2.INTER_AREA).ravel()
+        grad = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
+        return cv2.resize(grad, (48, 48), interpolation=cv2.INTER_AREA).ravel()
 
-    a, b = coarse(source), coarse(edited)
+    a, b = edges(source), edges(edited)
     r = float(np.corrcoef(a, b)[0, 1]) if a.std() > 1e-3 and b.std() > 1e-3 else 0.0
-    return Check("the styled picture keeps the original's layout", "quality", r >= 0.4, r,
-                 ">= 0.4 correlation of 32×32 luminance")
+    return Check("the styled picture keeps the original's contours", "quality", r >= 0.3, r,
+                 ">= 0.3 correlation of 48×48 edge strength")
