@@ -2,7 +2,7 @@
 
     python benchmarks/photo_edits.py                 # run all, write docs/contact_photos*.png + a table
     python benchmarks/photo_edits.py --only 3 7      # a few, by number
-    python benchmarks/photo_edits.py --table-only    # re-print the table from the last run
+    python benchmarks/photo_edits.py --table-only    # re-print the table and sheets from the last run
 
 Each edit goes through `Editor` and Think-while-Edit with the offline critic (3 turns, the
 CLI's default), offline engines only. Results and contact sheets land in docs/; the grades are
@@ -217,7 +217,7 @@ def main() -> int:
         g = grades.get(str(r["id"]))
         if g and r["outcome"] == "done" and g.get("sha256") == r.get("sha256"):
             r["grade"] = g["grade"]
-    if not args.table_only:
+    if all(r["result"] is None or Path(r["result"]).exists() for r in rows):
         for path in sheets(rows):
             print(f"wrote {path.relative_to(ROOT)}")
     print(table(rows))

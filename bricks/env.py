@@ -4,7 +4,7 @@ Classical engine "grade": a colour grade (exposure, white balance, saturation, c
 where the change has them, parts drawn from the scene, seeded with ctx.rng() so a run is
 reproducible: a sunset or night sky (lego_demo/scene.py's sky mask, given a vertical gradient
 that keeps its clouds), lamps and lit windows that stay lit at night, snow lying on what faces
-up in winter (level edges' tops and flat ground, not the sky or the subject), rain streaks,
+up in winter (level edges' tops and flat ground, not the sky or people), rain streaks,
 snow flakes, fog thickening towards the top. Autumn turns greens into oranges and reds. It
 relights nothing and adds no objects (no sun, no puddles).
 """
@@ -23,6 +23,7 @@ from lego_demo.errors import BadInput, CannotDo
 from lego_demo.grounding import Facts
 from lego_demo.imaging import rgb
 from lego_demo.spec import brick
+from lego_demo.subject import people_and_what_they_hold
 
 ENV = brick(
     "ENV",
@@ -215,11 +216,17 @@ def upward(image) -> np.ndarray:
         lowest = (h - 1 - np.argmax(open_sky[::-1], axis=0)).astype(np.float32)
         lowest = np.interp(np.arange(w), has, lowest[has]) if len(has) else np.zeros(w, np.float32)
         lowest = ndimage.maximum_filter1d(lowest, size=max(3, w // 10))
-        ground = np.arange(h)[:, None] > lowest[None, :]
+        rows = np.arange(h, dtype=np.float32)[:, None]
+        near = np.clip((rows - 0.5 * h) / (0.3 * h), 0, 1)  # near ground, not a distant treeline
+        ground = (rows > lowest[None, :]) * near
         texture = cv2.blur(np.hypot(gx, gy), (9, 9))
-        snow = np.maximum(snow, ground * np.clip(1.3 - texture / 150, 0, 1))
+        snow = np.maximum(snow, ground * np.clip(1.3 - texture / 150, 0, 0.9))
         snow *= 1 - sky[..., 0]
-    snow *= 1 - cv2.GaussianBlur(facts.subject.astype(np.float32), (0, 0), 3)
+    try:  # no snow on people: a head is not a ledge
+        people = people_and_what_they_hold(facts).astype(np.float32)
+        snow *= 1 - cv2.GaussianBlur(people, (0, 0), 3)
+    except CannotDo:
+        pass
     return cv2.GaussianBlur(snow, (0, 0), 1.2)
 
 
@@ -229,9 +236,10 @@ def winter(f, rng, image):
     out = 0.12 + 0.88 * cv2.pow(np.clip(out, 0, 1).astype(np.float32), 0.85)
     h, w = f.shape[:2]
     grain = cv2.resize(rng.uniform(0, 1, (max(2, h // 6), max(2, w // 6))).astype(np.float32), (w, h),
-                       interpolation=cv2.INTER_LINEAR)
+                       interpolation=cv2.INTER_CUBIC)
     cover = np.clip(upward(image) * (0.75 + 0.5 * grain), 0, 1)[..., None]
-    snow = np.float32([0.93, 0.95, 1.0]) * (0.92 + 0.08 * grain[..., None])
+    light = float(np.clip(0.35 + 1.2 * f.mean(), 0.45, 1.0))  # snow at dusk is as dim as the scene's light
+    snow = np.float32([0.93, 0.95, 1.0]) * light * (0.92 + 0.08 * grain[..., None])
     return out * (1 - cover) + snow * cover
 
 

@@ -81,12 +81,16 @@ def _norm(s: str) -> str:
     return "".join(ch for ch in s.lower() if ch.isalnum())
 
 
-def read_box(img: np.ndarray, box_mask: np.ndarray) -> str:
-    """The text in one detected line (PP-OCR recognition on its crop)."""
-    ys, xs = np.nonzero(box_mask)
-    crop = np.ascontiguousarray(img[ys.min():ys.max() + 1, xs.min():xs.max() + 1])
-    res = _ocr()(crop, use_det=False, use_cls=False, use_rec=True)
-    return " ".join(res.txts or ())
+def read_lines(img: np.ndarray, lines: list[np.ndarray]) -> list[str]:
+    """What each detected line says (PP-OCR recognition on the lines' crops, in one batch)."""
+    crops = []
+    for line in lines:
+        ys, xs = np.nonzero(line)
+        crops.append(np.ascontiguousarray(img[ys.min():ys.max() + 1, xs.min():xs.max() + 1]))
+    if not crops:
+        return []
+    res = _ocr().recognize_txt(crops)
+    return [str(t) for t in (res.txts or ())]
 
 
 def find_text(img: np.ndarray, old: str) -> tuple[list[np.ndarray], list[str], list[str]]:
@@ -98,8 +102,7 @@ def find_text(img: np.ndarray, old: str) -> tuple[list[np.ndarray], list[str], l
         return lines, [], []
     want = _norm(old)
     hits, found, seen = [], [], []
-    for line in lines:
-        said = read_box(img, line)
+    for line, said in zip(lines, read_lines(img, lines)):
         seen.append(said)
         got = _norm(said)
         if not want or not got or want not in got and got not in want:
@@ -122,11 +125,18 @@ def ink(img: np.ndarray, where: np.ndarray) -> np.ndarray:
     """The text strokes inside `where`: pixels far from the local background (a median filter
     wider than a stroke), grown by a pixel to take their anti-aliased rims."""
     ys, xs = np.nonzero(where)
-    height = int(ys.max() - ys.min() + 1)
-    grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
-    k = min(255, max(5, (height // 2) | 1))
-    background = cv2.medianBlur(grey, k)
-    diff = np.abs(grey.astype(np.int16) - background.astype(np.int16))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(where.astype(np.uint8))
+    line_height = int(np.median(stats[1:, cv2.CC_STAT_HEIGHT])) if n > 1 else int(np.ptp(ys)) + 1
+    k = min(127, max(5, (line_height // 2) | 1))
+    pad = k
+    y0, y1, x0, x1 = max(0, ys.min() - pad), ys.max() + 1 + pad, max(0, xs.min() - pad), xs.max() + 1 + pad
+    grey = cv2.cvtColor(np.ascontiguousarray(img[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+    # the paper behind the strokes: a median wider than a stroke, at half size (same look, faster)
+    half = cv2.resize(grey, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    background = cv2.resize(cv2.medianBlur(half, max(3, (k // 2) | 1)), (grey.shape[1], grey.shape[0]),
+                            interpolation=cv2.INTER_LINEAR)
+    diff = np.zeros(where.shape, np.int16)
+    diff[y0:y1, x0:x1] = np.abs(grey.astype(np.int16) - background.astype(np.int16))
     strokes = (diff > max(12, float(np.percentile(diff[where], 50)))) & where
     rim = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))  # anti-aliased and compression halos
     return cv2.dilate(strokes.astype(np.uint8), rim).astype(bool) & cv2.dilate(where.astype(np.uint8), rim).astype(bool)

@@ -4,7 +4,7 @@
    "person" it keeps what the person holds (the astronaut's helmet, the camera).
 2. A distinct object on a simple scene (graphics): one compact region of one colour that
    stands out (exact edges).
-3. Anything else (animals, vehicles, objects): GrabCut at ≤ 256 px, seeded by the frame. A
+3. Anything else (animals, vehicles, objects): GrabCut at ≤ 200 px, seeded by the frame. A
    photographer frames the subject, so the frame border is background where it is smooth
    (out of focus, sky, a plain wall); where the border is detailed (the subject itself may be
    cut by the frame, as a close-up cat is) it is only probably background. The mask is then
@@ -20,7 +20,7 @@ from scipy import ndimage
 from .errors import CannotDo
 from .imaging import rgb
 
-WORK_SIDE = 256
+WORK_SIDE = 200  # GrabCut costs grow fast with size; 200 px gives the same masks as 256 (measured)
 BORDER = 0.04  # share of the short side that counts as the frame border
 
 
@@ -102,7 +102,7 @@ def framed_object(image: np.ndarray) -> np.ndarray:
         init[border & ~smooth] = cv2.GC_PR_BGD
     else:  # a detailed frame all round (a table, a field): the frame is the background
         init[border] = cv2.GC_BGD
-    fg = grabcut(small, init, 5)
+    fg = grabcut(small, init, 3)
     fg = largest_components(ndimage.binary_fill_holes(fg), 0.3)
     if not fg.any():
         return np.zeros(image.shape[:2], bool)
