@@ -11,6 +11,7 @@ BBOX = brick(
     inputs={"mask": "Mask"},
     outputs={"mask": "Mask"},
     constraint="None",
+    use_for=("turn a mask into its bounding box",),
 )
 
 

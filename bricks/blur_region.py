@@ -12,11 +12,13 @@ BLUR_REGION = brick(
     kind="edit",
     summary="Blur the mask area (e.g. to hide a face or soften the background); pixels outside "
     "the mask stay unchanged",
-    inputs={"image": "Image", "mask": "Mask", "strength": Input("Float", optional=True)},
+    inputs={"image": "Image", "mask": "Mask",
+            "strength": Input("Float", optional=True, range=(0, 1), neutral=0, default=0.5, strength=True)},
     outputs={"image": "Image"},
     constraint="strength is 0-1 (null = 0.5; 1 = heaviest, about 4% of the image size as "
     "Gaussian sigma). For a blurred background, mask the subject and INVERSE it first.",
     aliases=("BLUR",),
+    use_for=("blur faces", "blur a licence plate", "hide a face", "anonymise people", "blur part of the image"),
 )
 
 
