@@ -16,7 +16,7 @@ import numpy as np
 
 from lego_demo.diffusion import model_check
 from lego_demo.errors import BadInput, CannotDo
-from lego_demo.imaging import rgb
+from lego_demo.imaging import rgb, scale_edit
 from lego_demo.spec import Input, brick
 
 ENV = brick(
@@ -165,10 +165,8 @@ def env(ctx, image, prompt, strength=None):
         raise BadInput("ENV needs a prompt naming the weather, season or time of day")
     name = parse_env(prompt)
     f = rgb(image).astype(np.float32) / 255
-    out = GRADE[name](f, ctx.rng())
-    if strength is not None:  # the change scaled: 1 = as graded, 0.5 half-way, 2 twice as far
-        out = f + float(strength) * (out - f)
-    return {"image": np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8)}
+    out = np.clip(GRADE[name](f, ctx.rng()) * 255 + 0.5, 0, 255).astype(np.uint8)
+    return {"image": scale_edit(rgb(image), out, strength)}  # 1 = as graded, 0.5 half-way, 2 twice as far
 
 
 # -- model engine: an instruction-editing pipeline (InstructPix2Pix, or FLUX.1-Kontext) ----------

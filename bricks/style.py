@@ -17,7 +17,7 @@ from PIL import Image as PILImage
 
 from lego_demo.diffusion import model_check
 from lego_demo.errors import BadInput, CannotDo
-from lego_demo.imaging import keep_outside, rgb, same_size
+from lego_demo.imaging import keep_outside, rgb, same_size, scale_edit
 from lego_demo.spec import Input, brick
 
 STYLE = brick(
@@ -286,15 +286,6 @@ RENDER = {
 }
 
 
-def with_strength(img: np.ndarray, out: np.ndarray, strength) -> np.ndarray:
-    """The effect scaled: 1 = as rendered, below 1 towards the photo, above 1 beyond the rendering
-    (each pixel's change times `strength`)."""
-    if strength is None or float(strength) == 1.0:
-        return out
-    f = img.astype(np.float32) + float(strength) * (out.astype(np.float32) - img.astype(np.float32))
-    return np.clip(f + 0.5, 0, 255).astype(np.uint8)
-
-
 @STYLE.engine("opencv", kind="classical")
 def style(ctx, image, style, mask=None, prompt=None, strength=None):
     if mask is not None:
@@ -303,7 +294,7 @@ def style(ctx, image, style, mask=None, prompt=None, strength=None):
             raise BadInput("STYLE: the mask is empty; give null for the whole image")
     name = parse_style(style or prompt or "")
     img = rgb(image)
-    out = with_strength(img, RENDER[name](img, ctx.rng()), strength)
+    out = scale_edit(img, RENDER[name](img, ctx.rng()), strength)
     return {"image": keep_outside(img, out, mask)}
 
 

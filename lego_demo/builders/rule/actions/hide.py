@@ -6,7 +6,7 @@ import re
 
 from ....workflow import Ref
 from ..clauses import Clause, Intent
-from ..phrases import is_pronoun, is_whole, noun_phrase
+from ..phrases import area, is_pronoun, is_whole, noun_phrase
 from ..planner import Missing, Writer
 from . import Action, on_target
 
@@ -28,7 +28,7 @@ def read(c: Clause, ctx) -> Intent | None:
     rest = m.group("obj") or m.group("rest") or ""
     rest = re.sub(r"\s+(?:with|using|by)\s+(?:a\s+)?(?:blur|pixelation|mosaic|pixels|black\s+box).*$|"
                   r"\s+(?:heavily|lightly|strongly|a\s+bit|slightly|a\s+lot|more|less)$|\s+(?:out|so\s+.*)$", "", rest)
-    if is_pronoun(rest.strip()):
+    if is_pronoun(rest.strip()) or area(rest.strip()):
         return on_target(c, "hide", rest.strip(), None, mode=mode, level=0)
     target = noun_phrase(rest)
     if target and re.search(r"^(?:the\s+)?(?:back\s*ground|backdrop)\b", target):

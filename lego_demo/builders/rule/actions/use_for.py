@@ -18,6 +18,7 @@ from ..words import VERB_OF
 from . import Action, on_target
 
 _STOP = frozenset("a an the of in on from to for with and or any all some my your this that its it image images photo photos "
+                  "something someone somebody object objects thing things "
                   "picture pictures".split())
 _PHRASAL = {"get rid of": "remove", "take out": "remove", "take away": "remove", "cut out": "extract"}
 
@@ -67,10 +68,14 @@ def read(c: Clause, ctx) -> Intent | None:
         return None
     spec = ctx.registry.resolve(best[1])
     wants_mask = any(p.type is ValueType.MASK and not p.optional for p in spec.inputs.values())
-    params = {"brick": spec.name, "phrase": best[2]}
-    if wants_mask:
-        obj = c.rest or None
-        return on_target(c, "use_for", obj, c.restore(c.text), **params)
+    params = {"brick": spec.name, "use_for": best[2]}
+    if wants_mask:  # the object is what the clause says besides the phrase: "add sparkles to the car" -> "the car"
+        obj = c.rest
+        for w in _words(best[2])[1:] if _words(best[2])[0] in VERB_OF else _words(best[2]):
+            obj = re.sub(r"\b" + re.escape(_stem(w)) + r"\w*\b", " ", obj, count=1)
+        obj = re.sub(r"^\s*(?:(?:some|a|an|the|few|more|lots\s+of|to|on|onto|from|in|of|for|at|over)\s+)+", "",
+                     re.sub(r"\s+", " ", obj).strip())
+        return on_target(c, "use_for", obj or None, c.restore(c.text), **params)
     return Intent("use_for", c.raw, None, c.restore(c.text), "none", params)
 
 
@@ -79,7 +84,7 @@ def plan(w: Writer, it: Intent, image: Ref) -> Ref:
     spec = w.registry.resolve(name)
     if spec is None:
         raise Missing(f"use {name}", [f"{name} (not in the registry)"])
-    w.note(f"{name} says it is for '{it.params['phrase']}', which is what the request asks.")
+    w.note(f"{name} says it is for '{it.params['use_for']}', which is what the request asks.")
 
     def run() -> Ref:
         mask = w.locate(image, it) if it.target is not None or it.where in ("init", "maskseg") else None
