@@ -121,6 +121,17 @@ def _apply(rx: re.Pattern, template: str, text: str) -> str | None:
     return text[: m.start()] + m.expand(template) + text[m.end():]
 
 
+_TOPIC_FIRST = re.compile(r"^(?P<np>(?:the|this|that|these|those|my|his|her|their|our|your|its|a|an)\s+(?:(?!\b(?:is|are|was|were|"
+                          r"looks?|seems?|has|have|'s)\b)[^,])+?)\s*,\s*(?:(?:please|pls|can\s+you|could\s+you)\s+)?(?P<v>" + _EDIT_VERBS
+                          + r")\s+" + _PRONOUN + r"\b(?P<t>.*)$")
+
+
+def topic_first(sentence: str) -> str:
+    """'the sign "exit", change it to "entry"' -> 'change the sign "exit" to "entry"' (before splitting)."""
+    m = _TOPIC_FIRST.match(sentence.strip())
+    return f"{m.group('v')} {m.group('np')}{m.group('t')}" if m else sentence
+
+
 def canonical(text: str, terse: bool = True) -> str:
     text = text.strip(" ,.")
     for _ in range(4):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .canon import canonical, statement_topic
+from .canon import canonical, statement_topic, topic_first
 from .phrases import PRONOUNS
 from .words import COLOR_PHRASE, VERB_OF, correct_verb, correct_words
 
@@ -252,7 +252,7 @@ def read_clauses(instruction: str, has_mask: bool = False) -> list[Clause]:
         sentence = sentence.strip(" ,")
         if not sentence:
             continue
-        for piece in split_clauses(_SENTENCE_WISH_RE.sub("", sentence)):
+        for piece in split_clauses(topic_first(_SENTENCE_WISH_RE.sub("", sentence))):
             raw = piece.strip()
             plain = strip_politeness(piece)
             full = canonical(plain)

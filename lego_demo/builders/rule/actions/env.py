@@ -20,7 +20,7 @@ _LINK = re.compile(r"\s+(?:into|in\s+to|to|for|look\s+like|looks\s+like|like|as|
 _LEAD = re.compile(r"^(?:(?:a\s+bit|a\s+little|a\s+lot|lots\s+of|middle\s+of\s+the|it\s+is|(?:warmer|cooler|colder|brighter)\s+and|"
                    r"a|an|the|it'?s|its|late|early|heavy|light|deep|bright|dark|cold|warm|beautiful|clear|very|really|more|some|"
                    r"full|proper)\s+)*")
-_TAIL = re.compile(r"^(?:\s+(?:time|scene|day|weather|season|evening|version|look|mood|atmosphere|setting|instead|landscape|"
+_TAIL = re.compile(r"^(?:\s+(?:time|scene|day|weather|season|evening|version|look|mood|atmosphere|setting|instead|landscape|one|"
                    r"vibes?|lit\s+by\s+.+|with\s+.+|and\s+[\w\s]+))*$")
 _ADD = re.compile(r"^(?:add|put|bring|throw|include|let\s+there\s+be|start)\s+(?:some\s+|a\s+|the\s+|heavy\s+|light\s+|"
                   r"falling\s+|gentle\s+|more\s+)*(?P<env>rain|snow|fog|mist|haze|snowfall|rainfall|a\s+storm|storm|drizzle|hail|"

@@ -97,7 +97,7 @@ def _run(w: Writer, it: Intent, image: Ref, brick: str, values: dict, what: str)
         spec = w.registry.resolve(brick)
         assert spec is not None
         mask = None
-        if it.target:
+        if it.target or it.where in ("init", "maskseg"):
             if not any(p.type is ValueType.MASK for p in spec.inputs.values()):
                 raise Missing(f"{what} of one object", [f"{brick} with a mask input"])
             mask = w.locate(image, it)

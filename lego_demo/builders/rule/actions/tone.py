@@ -8,10 +8,10 @@ import re
 from ....types import ValueType
 from ....workflow import Ref
 from ..clauses import Clause, Intent
-from ..phrases import PERCENT_RE, is_whole, noun_phrase
+from ..phrases import PERCENT_RE, area, is_whole, noun_phrase
 from ..planner import Missing, Writer
 from ..words import COLOR_WORDS
-from . import Action
+from . import Action, on_target
 
 KINDS = {
     "brightness": r"bright(?:ness|er|en|ened)?|light(?:er|en|ness)?|exposure|exposed|luminosity|dark(?:er|en|ness)?|dim(?:mer)?|"
@@ -46,11 +46,12 @@ def read(c: Clause, ctx) -> Intent | None:
         return None  # "make the car dark blue" is a recolour
     if c.verb in ("give",) and not re.search(r"\b(?:more|less)\s+(?:light|contrast|brightness|saturation)\b", t):
         return None
-    target = None
+    target = phrase = None
     for rx in (_VERB_TARGET, _MAKE_TARGET, _OF_TARGET):
         m = rx.search(t)
         if m:
-            target = noun_phrase(m.group("t"))
+            phrase = m.group("t")
+            target = noun_phrase(phrase)
             break
     if target and (is_whole(target) or re.match(r"^(?:colou?rs?|exposure|contrast|saturation|brightness|lighting|it\s+all|"
                                                r"(?:the\s+)?shadows|everything)$", target)):
@@ -64,7 +65,8 @@ def read(c: Clause, ctx) -> Intent | None:
         direction = -1 if c.verb in ("darken", "dim", "desaturate", "lower", "reduce", "decrease") else 1
     if re.search(r"\btoo\s+(?:dark|dim|gloomy|flat|dull|muted)\b|\bunderexposed\b|\blighten\s+the\s+shadows\b", t):
         direction = 1
-    if re.search(r"\btoo\s+(?:bright|light|saturated|vivid|contrasty|colou?rful)\b|\boverexposed\b", t):
+    if re.search(r"\btoo\s+(?:bright|light|saturated|vivid|contrasty|colou?rful)\b|\boverexposed\b|\bless\s+(?:intense|vivid|"
+                 r"vibrant|saturated|colou?rful|bright|strong|contrasty|punchy)\b|\bmore\s+(?:muted|subtle|faded)\b", t):
         direction = -1
     kind = "saturation" if "saturation" in found and re.search(r"\bcolou?rs?\b", t) else found[0]
     if kind == "brightness" and re.search(r"\b(?:darken|darker|dark|dim|dimmer|gloomy)\b", t) and not re.search(r"\b(?:contrast|saturat)", t):
@@ -72,9 +74,11 @@ def read(c: Clause, ctx) -> Intent | None:
     amount = 2 if re.search(r"\b(?:a\s+lot|much|way|significantly|strongly|very|dramatically|far|a\s+bunch)\b", t) else \
         0.5 if re.search(r"\b(?:a\s+(?:bit|little|touch)|slightly|somewhat|subtly|a\s+tad|a\s+smidge)\b", t) else 1
     pct = PERCENT_RE.search(t)
-    return Intent("tone", c.raw, target, None, "res" if target else "none",
-                  {"kind": kind, "kinds": found, "direction": direction, "amount": amount,
-                   "percent": float(pct.group(1)) if pct else None})
+    params = {"kind": kind, "kinds": found, "direction": direction, "amount": amount,
+              "percent": float(pct.group(1)) if pct else None}
+    if target is None and not (phrase and area(phrase)):
+        return Intent("tone", c.raw, None, None, "none", params)
+    return on_target(c, "tone", phrase, None, **params)
 
 
 _STEP = {0.5: 0.1, 1: 0.2, 2: 0.4}
@@ -87,15 +91,17 @@ def plan(w: Writer, it: Intent, image: Ref) -> Ref:
     delta = min(0.9, (pct / 100.0) if pct else _STEP.get(it.params.get("amount", 1), 0.2))
     word = {"brightness": ("brighter", "darker"), "contrast": ("more contrast", "less contrast"),
             "saturation": ("more saturated", "less saturated")}[kind]
-    w.note(f"The {it.target or 'image'} should be {word[0] if direction > 0 else word[1]}: a tone change, no new content.")
+    local = it.target is not None or it.where in ("init", "maskseg")
+    what = it.target or ("marked area" if local else "image")
+    w.note(f"The {what} should be {word[0] if direction > 0 else word[1]}: a tone change, no new content.")
 
     def tone_brick() -> Ref:
         spec = w.registry.resolve("TONE")
         assert spec is not None
         mask = None
-        if it.target is not None:
+        if local:
             if not any(p.type is ValueType.MASK for p in spec.inputs.values()):
-                raise Missing(f"a tone change of the {it.target} only", ["TONE with a mask input"])
+                raise Missing(f"a tone change of the {what} only", ["TONE with a mask input"])
             mask = w.locate(image, it)
         values = {n: None for n, p in spec.inputs.items() if p.type is ValueType.FLOAT}
         if kind not in values:
@@ -108,8 +114,8 @@ def plan(w: Writer, it: Intent, image: Ref) -> Ref:
     def bright() -> Ref:
         if kind != "brightness":
             raise Missing(f"a {kind} change", ["TONE (BRIGHT only changes brightness)"])
-        if it.target is not None:
-            raise Missing(f"a brightness change of the {it.target} only", ["TONE (BRIGHT edits the whole image)"])
+        if local:
+            raise Missing(f"a brightness change of the {what} only", ["TONE (BRIGHT edits the whole image)"])
         spec = w.registry.resolve("BRIGHT")
         port = spec.inputs.get("ratio") if spec else None
         neutral = port.neutral if port is not None and port.neutral is not None else 0.5
