@@ -63,6 +63,7 @@ def read(instruction: str, has_mask: bool = False, ctx: ReadContext | None = Non
     asks = not all(remarks)
     for i, clause in enumerate(clauses):
         clause.topic = topic
+        clause.remark = clauses[i - 1].plain if i and remarks[i - 1] else None
         intent = None if (remarks[i] and asks) else _read_one(clause, ctx)
         if intent is not None and intent.where == "pronoun":
             if clause.topic is None and i + 1 < len(clauses):

@@ -23,6 +23,8 @@ _NP = r"(?:the|this|that|these|those|my|his|her|their|our|your|its|a|an)\s+[^,]+
 _EDIT_VERBS = r"(?:remove|delete|erase|make|change|turn|paint|colou?r|recolou?r|blur|pixelate|replace|swap|crop|cut\s+out|" \
               r"brighten|darken|hide|move|rotate|flip|extract|put|place|add|get\s+rid\s+of|take\s+out|dye|resize|enlarge|shrink)"
 _PRONOUN = r"(?:it|them|him|her|this|that)"
+_POSE_BASE = "|".join(sorted((re.escape(p) for p in POSE_VERBS if not p.endswith(("ing", "s")) and " " not in p),
+                             key=len, reverse=True))
 _POSE_ING = "|".join(sorted((re.escape(p) for p in POSE_VERBS if p.endswith("ing")), key=len, reverse=True))
 _COMPARATIVE = r"(?:bigger|larger|smaller|tinier|brighter|darker|lighter|dimmer|wider|taller|sharper|more\s+\w+|less\s+\w+)"
 _PARTICIPLE = {"cut out": "cut out", "removed": "remove", "gone": "remove", "deleted": "remove", "erased": "remove",
@@ -40,6 +42,16 @@ RULES: list[tuple[re.Pattern, str]] = [(re.compile(p), t) for p, t in (
     (r"^make\s+(?:more\s+)?(?P<c>bigger|larger|smaller|tinier|darker|brighter|lighter|wider|taller)\s+(?P<np>(?:the\s+|this\s+|"
      r"my\s+)?[\w'-]+)(?P<t>\s+(?:on|at|to|in|from|towards?)\s+.+)?$", r"make \g<np> \g<c>\g<t>"),
     (r"^to\s+(?=\w)", ""),
+    (r"^make\s+(?=(?:change|turn|paint|colou?r|remove|delete|add|put|replace|blur|crop)\s)", ""),
+    (r"^make\s+(?P<c>more\s+\w+|less\s+\w+)\s+(?P<np>(?:the|this|that|my|his|her)\s+.+)$", r"make \g<np> \g<c>"),
+    (r"^(?:i\s+(?:need|want|'d\s+like|would\s+like)|give\s+me|make|create)\s+(?:a|an)\s+(?P<a>square|\d+\s*:\s*\d+|portrait|"
+     r"landscape)\s+(?:version|crop|copy|format|one|image|picture)\b.*$", r"crop to \g<a>"),
+    (r"^(?:get|have)\s+(?P<np>.+?)\s+(?P<v>cut\s+out|removed|erased|deleted|blurred|pixelated|cropped|isolated)\b(?P<t>.*)$",
+     "{participle}"),
+    (r"^i\s+(?:want|wish|would\s+like|'d\s+like|need)\s+(?:that\s+)?(?P<np>(?:the|my|his|her|this|that)\s+[\w' -]+?)\s+"
+     r"(?P<v>" + _POSE_BASE + r")\b(?P<t>.*)$", r"make \g<np> \g<v>\g<t>"),
+    (r"^try\s+(?:a\s+|an\s+|some\s+)?(?P<p>stripes|striped|polka\s+dots|dots|checks|checked|plaid|tartan|floral|flowers|"
+     r"spots|spotted|camo|camouflage|leopard\s+print|zebra\s+print)$", r"make it \g<p>"),
     (r"^(?:could|can|would|will|should)\s+(?P<np>(?:the|this|that|my|these|those|his|her)\s+.+?)\s+(?:be|become|look|get)\s+(?P<p>.+)$",
      r"make \g<np> \g<p>"),
     (r"^(?:i\s+)?(?:would|'d)\s+(?:love|like|prefer)\s+(?:this|it|the\s+\w+)\s+(?:as|in)\s+(?P<p>.+)$", r"make it \g<p>"),
@@ -68,6 +80,7 @@ RULES: list[tuple[re.Pattern, str]] = [(re.compile(p), t) for p, t in (
      r"are|was|were|to\s+be|to\s+look|look|looks|get|gets|turn|turns|appear)\s+(?P<p>.+)$", r"make \g<np> \g<p>"),
     (r"^i\s+(?:want|would\s+like|'d\s+like|like)\s+to\s+(?:see|have)\s+(?P<np>.+?)\s+(?P<p>with\s+.+|more\s+.+|"
      + COLOR_PHRASE + r")$", r"make \g<np> \g<p>"),
+    (r"^i(?:\s+want|\s+would\s+(?:like|love)|'d\s+(?:like|love)|\s+'d\s+(?:like|love))\s+to\s+see\s+(?P<np>.+)$", r"show \g<np>"),
     (r"^i\s+(?:need|want|would\s+like|'d\s+like)\s+(?P<np>.+?)\s+(?P<v>" + "|".join(_PARTICIPLE) + r")\b(?P<t>.*)$",
      "{participle}"),
     (r"^(?:it\s+)?would\s+be\s+(?:\w+\s+)?(?:awesome|great|nice|cool|better|good|lovely|amazing|perfect|fun)\s+if\s+"
@@ -80,6 +93,8 @@ RULES: list[tuple[re.Pattern, str]] = [(re.compile(p), t) for p, t in (
     (r"^(?!only\b|just\b|there\b)(?P<np>.+?)\s+(?:should|must|needs\s+to|has\s+to|ought\s+to|shall)\s+(?:be\s+|become\s+|look\s+|get\s+)?"
      r"(?P<p>(?!in\s+colou?r)(?!colou?r).+)$", r"make \g<np> \g<p>"),
     (r"^(?P<np>(?:the|a|an|this|that|my)\s+.+?)\s+to\s+be\s+(?P<p>.+)$", r"make \g<np> \g<p>"),
+    (r"^try\s+(?:a\s+|an\s+|some\s+)?(?P<np>[\w\s-]+?)\s+(?P<p>in|on|inside|over|next\s+to)\s+(?P<w>it|them|there|"
+     r"the\s+[\w\s]+)$", r"add \g<np> \g<p> \g<w>"),
     (r"^try\s+(?P<np>.+?)\s+(?:in|as)\s+(?P<p>.+)$", r"make \g<np> \g<p>"),
     (r"^try\s+(?P<p>(?:a\s+|an\s+)?" + COLOR_PHRASE + r")$", r"make it \g<p>"),
     (r"^(?:remove|delete|erase|ditch)$", "remove it"),
@@ -155,7 +170,9 @@ def canonical(text: str, terse: bool = True) -> str:
 
 _STATEMENT_RE = re.compile(
     r"^(?:there(?:'s|\s+is|\s+are|\s+was|\s+were)\s+(?P<a>.+)"
-    r"|(?P<b>(?:the|that|this|my|those|these|his|her|our)\s+[\w' -]+?)\s+(?:is|are|was|were|looks?|seems?|has|have|'s|'re)"
+    r"|(?P<b>(?:the|that|this|my|those|these|his|her|our)\s+[\w' -]+?)(?:\s+(?:is|are|was|were|looks?|seems?|has|have|'s|'re)|"
+    r"'s(?=\s+(?:kinda|so|too|very|really|way|a\s+bit|pretty|quite|not|super|boring|ugly|dull|flat|weird|dark|bright|off|"
+    r"wrong|bad|dead|empty|plain|small|big|tiny|huge)\b))"
     r"\s+(?:way\s+|so\s+|too\s+|kind\s+of\s+|very\s+|a\s+bit\s+|not\s+)*(?P<c>.*))$"
 )
 

@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 
 from .canon import canonical, statement_topic, topic_first
 from .phrases import PRONOUNS
-from .words import COLOR_PHRASE, VERB_OF, correct_verb, correct_words
+from .words import COLOR_PHRASE, EXPRESSIONS, POSE_VERBS, VERB_OF, correct_verb, correct_words
+
+_POSE_WORDS = "|".join(sorted((re.escape(w) for w in (*POSE_VERBS, *EXPRESSIONS) if " " not in w), key=len, reverse=True))
 
 
 @dataclass
@@ -45,6 +47,7 @@ class Clause:
     quotes: list[str]
     has_mask: bool
     topic: str | None = None  # the object an earlier clause talked about ("the dog, remove it")
+    remark: str | None = None  # the remark just before ("it's too bright, tone it down")
 
     def quoted(self, text: str | None = None) -> list[str]:
         return [self.quotes[int(i)] for i in re.findall(r"qtx(\d+)", self.text if text is None else text)]
@@ -105,7 +108,7 @@ _LEADING_GERUND_RE = re.compile(r"^(after|before)\s+([a-z]+ing)\s+(.+?),\s*(.+)$
 _REST_RE = re.compile(r"^(?:(?:make|turn|render|set|leave|convert)\s+)?(?:the\s+)?(?:rest|everything\s+else|all\s+else|the\s+background)\b")
 _ELLIPSIS_HEAD_RE = re.compile(r"^(make|paint|colou?r|turn|dye|recolou?r|change|set)\s+")
 _ELLIPSIS_TAIL_RE = re.compile(r"^(?:the|his|her|their|its|my)\s+[\w\s'-]+?\s+(?:(?:to|into)\s+.+|" + COLOR_PHRASE
-                               + r"|bigger|smaller|larger|brighter|darker|lighter|sharper|wider)$")
+                               + r"|bigger|smaller|larger|brighter|darker|lighter|sharper|wider|" + _POSE_WORDS + r")$")
 _VERBISH_RE = re.compile(r"^(?:get\s+rid|take\s+(?:out|away|off)|cut\s+out|zoom\s+out|colou?r\s+pop|make|turn|give|"
                          r"let|have|set|bring|show|keep|swap|replace|change|add|remove|try)\b")
 
@@ -137,7 +140,9 @@ def is_statement(text: str) -> bool:
     """A remark about the picture rather than a request ('he looks grumpy', 'i just want the building')."""
     t = text.strip()
     return bool(re.match(r"^(?:there(?:'s|\s+is|\s+are|\s+was)|it'?s|it\s+is|(?:it|that|this)(?:'d|\s+would|\s+will|'ll)\b|"
-                         r"(?:he|she|they|this|that|these|those|it)\s+"
+                         r"(?:he|she|they|we)\s+(?!should\b|must\b|needs?\b)\w+|i\s+(?:don'?t|do\s+not|really|also|just|love|"
+                         r"loved|hate)\b|(?:keep|leave)\s+.+?\s+(?:as\s+(?:it\s+is|they\s+are|is)|unchanged|untouched|the\s+same|"
+                         r"alone|intact)$|(?:he|she|they|this|that|these|those|it)\s+"
                          r"(?:is|are|was|were|looks?|seems?|has|have|'s|'re)\b|i'?m\b|i\s+(?:am|think|feel|hate|love|"
                          r"like|want|need|just\s+want|only\s+want)\b|we\s+(?:are|were)\b)", t)) or statement_topic(t) is not None
 
@@ -197,10 +202,10 @@ _POLITE_HEAD_RE = re.compile(
     r"(?:help\s+me|let'?s|lets|go\s+ahead\s+and|try\s+to|try\s+and|you\s+should|we\s+should|we\s+need\s+to|please\s+to|"
     r"i\s+need\s+to|time\s+to|be\s+sure\s+to|make\s+sure\s+to|is\s+it\s+possible\s+to|would\s+it\s+be\s+possible\s+to|"
     r"do\s+me\s+a\s+favou?r\s+and|i\s+think\s+you\s+should|it\s+would\s+be\s+nice\s+to|"
-    r"it\s+would\s+be\s+great\s+if\s+you\s+could|can\s+you\s+please|please\s+to|pls\s+to)\s*)+"
+    r"it\s+would\s+be\s+great\s+if\s+you\s+could|can\s+you\s+please|please\s+to|pls\s+to)\s*)*"
 )
 _POLITE_TAIL_RE = re.compile(
-    r"(?:[\s,]+(?:please|thanks|thank\s+you|for\s+me|if\s+you\s+can|if\s+possible|if\s+you\s+could|now|asap|quickly|"
+    r"(?:[\s,]+(?:please|thanks|thank\s+you|for\s+me|if\s+you\s+can|if\s+possible|if\s+you\s+could|now|asap|quickly|again|"
     r"real\s+quick|thank\s+you\s+so\s+much|\?|!|\.|:\)|:d|haha|lol|a\s+bit\s+thanks|okay|ok|instead|too)"
     r")+\s*$"
 )

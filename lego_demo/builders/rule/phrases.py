@@ -24,7 +24,8 @@ _TAIL_RE = re.compile(
 _REASON_RE = re.compile(
     r"(?:,\s*|\s+)(?:restoring|filling|leaving|keeping|making|ensuring|preserving|maintaining|blending|matching|"
     r"without|while|so\s+(?:that|it|the|they|i|we)|so\s+as|such\s+that|before\s+(?:i|we|you)|because|since|"
-    r"to\s+(?:protect|make|give|create|show|match|keep|get|look|blend|fill|hide|avoid|improve|emphasi[sz]e|"
+    r"and\s+fill\s+(?:in\s+)?(?:the|its)\s+|to\s+(?:protect|make|give|create|show|match|keep|get|look|blend|fill|hide|avoid|"
+    r"improve|add|bring|enhance|emphasi[sz]e|"
     r"highlight|fit|suit|focus)|for\s+(?:(?:a|an|my|the|our|his|her|their)\s+)?(?:flyer|poster|post|website|blog|profile|"
     r"presentation|card|wedding|party|print(?:ing)?|wall|instagram|insta|linkedin|facebook|social\s+media|thumbnail|banner|"
     r"cover|ad|advert|brochure|magazine|wallpaper|privacy|reasons?|me\s+to|fun|a\s+joke)\b|as\s+in\b|"

@@ -64,6 +64,8 @@ STYLES = {
     "monochrome": "black and white style", "noir": "film noir style", "film noir": "film noir style",
     "film-noir": "film noir style", "sepia": "sepia style", "vintage": "vintage photo style",
     "old photo": "vintage photo style", "old photograph": "vintage photo style", "retro": "retro style",
+    "old film": "vintage film photo style", "film photo": "vintage film photo style", "analog": "analog film photo style",
+    "analogue": "analog film photo style", "old school": "vintage photo style", "old style": "vintage photo style",
     "polaroid": "polaroid photo style", "impressionist": "impressionist painting style",
     "impressionism": "impressionist painting style", "van gogh": "Van Gogh style", "monet": "Monet style",
     "picasso": "Picasso cubist style", "cubist": "cubist style", "cubism": "cubist style", "pop art": "pop art style",

@@ -13,6 +13,7 @@ from . import Action
 _ADD = re.compile(r"^(?:add|put|place|insert|include|draw|attach|plant|stick|position|introduce|create|generate|paint|sketch|"
                   r"drop|bring|throw|pop|hang|set|let\s+there\s+be|append)\s+(?:in\s+)?(?P<b>.+)$")
 _WANT = re.compile(r"^(?:there\s+(?:should|needs\s+to|must)\s+be|i\s+want|i\s+need|i'?d\s+like|i\s+would\s+like|show|have|"
+                   r"get(?=\s+(?:a|an|some|two|three|more)\s)|"
                    r"can\s+there\s+be|could\s+there\s+be|i\s+wish\s+there\s+(?:was|were)|we\s+need|make\s+there\s+be)\s+"
                    r"(?P<b>.+?)(?:\s+in\s+(?:the|this)\s+(?:image|picture|photo|scene))?(?:\s+too|\s+as\s+well)?$")
 _GIVE = re.compile(r"^give\s+(?P<owner>.+?)\s+(?P<thing>(?:a|an|some|one|two|\d+)\s+.+|sunglasses|glasses|[a-z]+s)$")

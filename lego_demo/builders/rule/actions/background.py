@@ -43,6 +43,8 @@ def read(c: Clause, ctx) -> Intent | None:
         if m and SCENE_RE.search(m.group("val")) and not re.search(r"\b(?:sky|wall|table|floor)\b", m.group("subj")) \
                 and not re.match(r"^(?:a|an|some|two|three|several|\d+)\s", m.group("subj")):
             subj = m.group("subj")
+            if subj.strip() in ("it", "them") and c.topic:
+                return Intent("background", c.raw, subj.strip(), _scene(m.group("val")), "pronoun", {"mode": "scene"})
             subject = None if re.match(r"^(?:him|her|them|it|this|me|us|the\s+subject|everyone|everything)$", subj) else subj
             return _intent(c, subject, "scene", _scene(m.group("val")))
         return None

@@ -16,18 +16,19 @@ _SCENE_OBJ = re.compile(r"^(?:it|this|everything|day|daytime|(?:the\s+|this\s+|m
                         r"(?:scene|image|photo|picture|pic|shot|view|landscape|weather|season|time(?:\s+of\s+(?:the\s+)?day)?|day|"
                         r"daytime|sky|lighting|setting|atmosphere|world|street|city|town|photograph))"
                         r"(?:\s+(?:of|in)\s+(?:the\s+)?(?:scene|image|photo|picture))?$")
-_LINK = re.compile(r"\s+(?:into|in\s+to|to|for|look\s+like|looks\s+like|like|as|at|during|from\s+[\w\s]+?\s+to)\s+")
+_LINK = re.compile(r"\s+(?:into|in\s+to|to|for|with|look\s+like|looks\s+like|like|as|at|during|from\s+[\w\s]+?\s+to)\s+")
 _LEAD = re.compile(r"^(?:(?:a\s+bit|a\s+little|a\s+lot|lots\s+of|middle\s+of\s+the|it\s+is|(?:warmer|cooler|colder|brighter)\s+and|"
                    r"a|an|the|it'?s|its|late|early|heavy|light|deep|bright|dark|cold|warm|beautiful|clear|very|really|more|some|"
                    r"full|proper)\s+)*")
 _TAIL = re.compile(r"^(?:\s+(?:time|scene|day|weather|season|evening|version|look|mood|atmosphere|setting|instead|landscape|one|"
                    r"vibes?|lit\s+by\s+.+|with\s+.+|and\s+[\w\s]+))*$")
-_ADD = re.compile(r"^(?:add|put|bring|throw|include|let\s+there\s+be|start)\s+(?:some\s+|a\s+|the\s+|heavy\s+|light\s+|"
+_ADD = re.compile(r"^(?:add|put|bring|throw|include|let\s+there\s+be|start|apply)\s+(?:some\s+|a\s+|an\s+|the\s+|heavy\s+|light\s+|"
+                  r"effect\s+of\s+|look\s+of\s+|feel\s+of\s+|"
                   r"falling\s+|gentle\s+|more\s+)*(?P<env>rain|snow|fog|mist|haze|snowfall|rainfall|a\s+storm|storm|drizzle|hail|"
                   r"lightning|thunderstorm|blizzard|sunshine)(?:\s+(?:to|in|on|over|into)\s+.+|\s+falling)?$")
 _REMOVE = re.compile(r"^(?:remove|erase|delete|get\s+rid\s+of|take\s+away|clear|stop)\s+(?:the\s+|all\s+the\s+)?(?P<env>rain|snow|fog|"
                      r"mist|haze|storm|snowfall|hail)$")
-_MAKE = re.compile(r"^(?:make|turn|change|set|render|get|have|convert|transform|switch|let)\s+(?P<rest>.+)$")
+_MAKE = re.compile(r"^(?:make|turn|change|set|render|get|have|convert|transform|switch|let|show|replace|swap)\s+(?P<rest>.+)$")
 _FILLER = re.compile(r"\b(?:time|scene|please|the|a|an|vibes?|mode|look|weather|season|day|leaves|landscape|it|make)\b")
 
 
@@ -41,7 +42,7 @@ def read(c: Clause, ctx) -> Intent | None:
         word = m.group("env").replace("a ", "")
         kind, value = ENV_WORDS.get({"sunshine": "sunny"}.get(word, word), ("weather", word))
         return _intent(c, kind, "make it snow" if value == "snowy" else f"change the weather to {value}")
-    if c.group is None:
+    if c.group is None and not _MAKE.match(t):
         words = _FILLER.sub(" ", t).split()
         found = [w for w in words if w in ENV_WORDS]
         if found and len(found) == len(words):
@@ -63,10 +64,13 @@ def read(c: Clause, ctx) -> Intent | None:
     if obj and not (_SCENE_OBJ.match(obj) or is_whole(obj)):
         return None
     value = _LEAD.sub("", value)
-    hit = ENV_RE.match(value)
-    if hit is None or not _TAIL.match(value[hit.end():]):
-        return None
-    return _from_word(c, hit.group(1))
+    words = value.split(" ")
+    for skip in range(3):  # "a starry midnight": up to two describing words before the env word
+        rest = " ".join(words[skip:])
+        hit = ENV_RE.match(rest)
+        if hit is not None and _TAIL.match(rest[hit.end():]):
+            return _from_word(c, hit.group(1))
+    return None
 
 
 def _from_word(c: Clause, word: str) -> Intent:

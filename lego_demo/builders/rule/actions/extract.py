@@ -25,7 +25,8 @@ def read(c: Clause, ctx) -> Intent | None:
         return None
     verb = t.split(" ", 1)[0]
     if verb in ("get", "give", "cut", "select", "mask", "crop", "pull", "pick", "lift", "clip") and not re.search(
-            r"\b(?:out|cut-?out|isolate|transparent|png|sticker|from\s+the\s+back\s*ground|only|just|mask|alone|segment)\b", t):
+            r"\b(?:out|cut-?out|isolate|transparent|png|sticker|from\s+the\s+back\s*ground|only|just|mask|alone|segment|"
+            r"from\s+(?:the|this)\s+(?:image|picture|photo))\b", t):
         return None
     if re.match(r"^crop\s+out\b", t) and not re.search(r"\b(?:png|transparent|cut-?out|sticker)\b", t):
         return None  # "crop out X" removes X

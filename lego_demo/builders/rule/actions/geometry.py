@@ -46,6 +46,10 @@ def read(c: Clause, ctx) -> Intent | None:
         am = ASPECT_RE.search(t)
         aspect = (int(am.group(1)), int(am.group(2))) if am else (1, 1) if re.search(r"\bsquare\b", t) else None
         target = None
+        only = re.search(r"\bso\s+(?:that\s+)?(?:only|just)\s+(?P<t>.+?)\s+(?:remains?|is\s+(?:left|visible|in\s+it)|are\s+(?:left|"
+                         r"visible)|shows?|stays?)\b", c.full)
+        if only:
+            rest = only.group("t")
         m = re.match(r"(?:(?:the\s+)?(?:image|picture|photo)\s+|it\s+|this\s+)?(?:(?:to|around|on|in\s+on|onto|so\s+only)\s+)?"
                      r"(?:the\s+|a\s+)?(.+)$", rest)
         if m and not aspect:

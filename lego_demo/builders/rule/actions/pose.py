@@ -21,7 +21,7 @@ _CHANGE = re.compile(r"^(?:change|alter|modify|adjust|switch|set|make|update)\s+
                      r"(?P<val>.+)$")
 _BODY_VERB = re.compile(r"^(?P<v>raise|lift|wave|cross|fold|open|close|shut|bend|lower|put\s+up|hold\s+up|spread|clench|turn|tilt|"
                         r"nod|shake|point|stretch)\s+(?P<obj>(?:[\w']+\s+){0,4}?" + _BODY + r")\b(?P<rest>.*)$")
-_GIVE = re.compile(r"^(?:give|put|add)\s+(?P<s>.+?)\s+(?:a|an)\s+(?:\w+\s+)?(?P<p>smile|frown|grin|pose|expression|wink|"
+_GIVE = re.compile(r"^(?:give|put|add)\s+(?P<s>.+?)\s+(?:a|an)\s+(?:[\w,-]+\s+){0,3}(?P<p>smile|frown|grin|pose|expression|wink|"
                    r"thumbs[\s-]+up|sad\s+face|happy\s+face|surprised\s+look|angry\s+look|smirk|pout|laugh)\b")
 
 

@@ -13,8 +13,10 @@ from . import Action, on_target
 
 _VERBS = r"(?:make|turn|change|switch|convert|render|transform|alter|modify|set|get|update|adjust|colou?r|paint|dye|tint|" \
          r"recolou?r|repaint|spray\s*paint|have|keep)"
-_LINK = re.compile(r"\s+(?:to|into|in|look|looks|appear|seem|be|become|with|for|more|all|completely|so\s+(?:it|they)\s+(?:is|are)|"
+_LINK = re.compile(r"\s+(?:to|into|in|of|look|looks|appear|seem|be|become|with|for|more|all|completely|so\s+(?:it|they)\s+(?:is|are)|"
                    r"look\s+like\s+(?:it'?s|they'?re)?|colou?r(?:ed)?|painted|a|an)$")
+_PATTERN = re.compile(r"(?:(?:(?!to\b|into\b|with\b|the\b|a\b|an\b|of\b)\w+\s+){0,2})(?:stripes|striped|polka\s+dots|dots|dotted|checks|checked|checkered|plaid|tartan|"
+                      r"floral|spots|spotted|camo|camouflage|leopard\s+print|zebra\s+print)")
 _BW = re.compile(r"^(?:black\s+(?:and|&)\s+white|b&w|gr[ae]y\s*scale|monochrome)$")
 _MATERIAL_RE = "|".join(sorted((re.escape(m) for m in MATERIALS), key=len, reverse=True))
 
@@ -44,6 +46,10 @@ def read(c: Clause, ctx) -> Intent | None:
     if m:
         owner = re.sub(r"^(?:the|a|an)\s+", "", m.group("obj"))
         return _intent(c, f"{owner}'s {m.group('part')}", m.group("val"))
+    m = re.match(r"^(?:make|turn|paint|change|give)\s+(?P<obj>.+?)\s+(?:to\s+|into\s+|with\s+|a\s+)?(?P<val>" + _PATTERN.pattern
+                 + r")(?:\s+pattern)?$", t)
+    if m and attribute(m.group("obj")) is None:
+        return _intent(c, m.group("obj"), m.group("val"))
     m = re.match(r"^" + _VERBS + r"\s+(?P<rest>.+)$", t)
     if m:
         rest = strip_instead(m.group("rest"))
@@ -78,7 +84,7 @@ def _intent(c: Clause, obj: str, value: str, whole_ok: bool = False) -> Intent |
         return None
     if is_whole(obj) and obj.strip() not in ("it", "them", "this", "that") and not whole_ok:
         return None
-    if not is_colour(value) and not re.search(r"\b(?:" + _MATERIAL_RE + r")\b", value):
+    if not is_colour(value) and not re.search(r"\b(?:" + _MATERIAL_RE + r")\b", value) and not _PATTERN.fullmatch(value):
         return None
     intent = on_target(c, "recolor", obj, value)
     if intent.where == "none":

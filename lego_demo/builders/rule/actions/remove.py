@@ -36,7 +36,7 @@ def read(c: Clause, ctx) -> Intent | None:
             if re.match(r"^(?:the\s+|all\s+(?:the\s+)?)?(?:noise|grain|graininess|blur|blurriness|artifacts?|compression|jpe?g|"
                         r"pixelation|banding|moire|red[\s-]+eyes?|wrinkles|acne|pimples)\b", phrase.strip()):
                 return None  # image restoration or retouching: no brick here does it
-            phrase = re.sub(r"\s+from\s+(?=(?:the|a|an|his|her|their|my)\s(?!(?:left|right|top|bottom|front|back|end|middle)\b))",
+            phrase = re.sub(r"(?<!next)(?<!close)(?<!due)\s+(?:from|to)\s+(?=(?:the|a|an|his|her|their|my)\s(?!(?:left|right|top|bottom|front|back|end|middle)\b))",
                             " on ", phrase)
             intent = on_target(c, "remove", phrase)
             if intent.where == "none":

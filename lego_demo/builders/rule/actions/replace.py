@@ -7,7 +7,17 @@ import re
 
 from ....workflow import Ref
 from ..clauses import Clause, Intent
-from ..phrases import area, article, attribute, bare, is_colour, is_whole, noun_phrase, strip_instead
+from ..phrases import (
+    area,
+    article,
+    attribute,
+    bare,
+    is_colour,
+    is_pronoun,
+    is_whole,
+    noun_phrase,
+    strip_instead,
+)
 from ..planner import Writer
 from ..words import ENV_RE, SCENE_RE, STYLE_RE
 from . import Action, on_target
@@ -70,7 +80,7 @@ def read(c: Clause, ctx) -> Intent | None:
             return _redraw(c, attr, new)
         new_bare = bare(new)
         named = bool(re.match(r"^(?:a|an)\s", new)) and not re.search(r"\bone$", new)
-        if not new_bare or (is_whole(old) and not area(old)) or re.search(r"\bback\s*ground|backdrop\b", old):
+        if not new_bare or (is_whole(old) and not area(old) and not is_pronoun(old)) or re.search(r"\bback\s*ground|backdrop\b", old):
             continue
         if (is_colour(new_bare) and not named) or re.match(r"^(?:made\s+of|out\s+of|from)\s", new_bare):
             return None  # a recolour
@@ -81,7 +91,8 @@ def read(c: Clause, ctx) -> Intent | None:
             return None
         if ENV_RE.fullmatch(new_bare) or re.match(r"^(?:look|be|become|appear)\b", new_bare):
             return None
-        if re.search(r"\b(?:video|gif|animation|movie|film|3d\s+model|sound|song|pdf|document)\b", new_bare):
+        if re.search(r"\b(?:video|gif|animation|movie|film|3d\s+model|sound|song|pdf|document|painting|drawing|sketch|"
+                     r"cartoon|illustration)\b", new_bare) and is_whole(old):
             return None  # another medium: nothing here makes it
         if re.fullmatch(r"[\w\s-]{1,30}\s+(?:setting|scene|scenery|background|backdrop|surroundings|environment)", new_bare) or (
                 SCENE_RE.fullmatch(bare(old)) and SCENE_RE.search(new_bare) and not named):

@@ -19,6 +19,11 @@ _AMOUNT = r"(?:(?:a\s+)?(?:bit|little|lot|tad)\s+|much\s+|way\s+|slightly\s+|not
 
 def read(c: Clause, ctx) -> Intent | None:
     t = c.text
+    m = re.match(r"^(?:make|get|have|render|turn)\s+(?P<obj>.+?)\s+(?:about\s+|roughly\s+|around\s+)?(?P<f>twice|double|half|"
+                 r"three\s+times|\d+(?:\.\d+)?\s*(?:x|times))\s+(?:as\s+big\s+as\s+)?(?:its|the|their)\s+(?:current\s+|original\s+|"
+                 r"present\s+)?size$", t)
+    if m:
+        return _intent(c, m.group("obj"), -1 if m.group("f") == "half" else 1, t)
     m = re.match(r"^(?:make|get|have|render|turn)\s+(?P<obj>.+?)\s+(?:look\s+|appear\s+|be\s+)?" + _AMOUNT
                  + r"(?P<dir>" + _BIGGER + "|" + _SMALLER + r")(?:\s+(?:than\s+.+|in\s+size|size))?$", t)
     if m:

@@ -13,12 +13,14 @@ from ..words import STYLE_RE, STYLES, WEAK_STYLES
 from . import Action, on_target
 
 _TAIL = r"(?:\s+(?:style|painting|look|version|filter|effect|illustration|render(?:ing)?|drawing|art(?:work)?|photo(?:graph)?|" \
-        r"picture|image|scene|aesthetic|movie|film|game|video\s+game|poster|comic|scene|sketch|print|kind\s+of\s+thing|tone|tones))*" \
+        r"picture|image|scene|aesthetic|movie|film|game|video\s+game|poster|comic|scene|sketch|print|kind\s+of\s+thing|tone|tones|" \
+        r"animation|frame|still|artwork|piece|vibe|vibes|feel|mood|treatment|edition|shot|pic))*" \
         r"(?:\s+(?:to|on|for)\s+(?:the\s+)?(?:whole\s+|entire\s+)?(?:image|picture|photo|scene|thing|it|everything))?" \
         r"(?:,?\s+with\s+.+)?"
 _LINK = r"(?:into|to|in|as|like|look\s+like|looks\s+like|seem\s+like|feel\s+like|appear|with|using|in\s+the\s+style\s+of|a|an|" \
         r"the\s+style\s+of)"
-_ARTIST = re.compile(r"\b(?:in\s+(?:the\s+)?style\s+of|like\s+(?:a\s+)?(?:painting|picture|work|drawing)\s+(?:by|of)|(?:as|like)\s+"
+_ARTIST = re.compile(r"\blike\s+(?P<w>[a-z][\w\s.-]{1,30}?)\s+would(?:\s+(?:paint|draw|do|make)\s+it)?$|"
+                     r"\b(?:in\s+(?:the\s+)?style\s+of|like\s+(?:a\s+)?(?:painting|picture|work|drawing)\s+(?:by|of)|(?:as|like)\s+"
                      r"(?:if\s+)?(?:painted|drawn)\s+by|painted\s+by|by\s+the\s+painter)\s+(?P<a>.+)$")
 
 
@@ -35,10 +37,12 @@ def read(c: Clause, ctx) -> Intent | None:
         return _intent(c, attribute(m.group("obj"))[1], _style_name(m.group("val")))
     m = _ARTIST.search(t)
     if m and c.group in ("make", "change", "style", "recolor", None):
+        head = re.sub(r"\s+(?:into|as|in)\s+(?:a|an)\s+(?:painting|drawing|picture|sketch|illustration)\s*$", "", t[: m.start()])
         obj = re.match(r"^(?:make|turn|render|convert|change|paint|draw|redo|redraw|reimagine|restyle)\s+(?P<o>.+?)\s+" + _LINK
-                       + r"?\s*$", t[: m.start()] + " ")
-        known = STYLE_RE.search(m.group("a"))
-        artist = re.split(r",|\s+with\s+", noun_phrase(m.group("a")) or m.group("a"))[0].strip()
+                       + r"?\s*$", head + " ")
+        name = m.group("a") or m.group("w")
+        known = STYLE_RE.search(name)
+        artist = re.split(r",|\s+with\s+", noun_phrase(name) or name)[0].strip()
         return _intent(c, obj.group("o") if obj else None, STYLES[known.group(1)] if known else f"{artist} style")
     if c.group in ("remove", "hide", "extract", "rotate", "flip", "crop", "brighten", "write"):
         return None

@@ -36,9 +36,11 @@ _OF_TARGET = re.compile(r"\b(?:brightness|contrast|saturation|exposure|vibrance)
 def read(c: Clause, ctx) -> Intent | None:
     t = c.text
     if re.match(r"^tone\s+(?:it|this|that|everything|the\s+\w+)?\s*down\b", t):
-        return Intent("tone", c.raw, None, None, "none", {"kind": None, "direction": -1, "amount": 1, "percent": None})
+        said = [k for k, p in KINDS.items() if c.remark and re.search(r"\b(?:" + p + r")\b", c.remark)]
+        return Intent("tone", c.raw, None, None, "none", {"kind": said[0] if said else None, "direction": -1, "amount": 1,
+                                                          "percent": None})
     found = [k for k, p in KINDS.items() if re.search(r"\b(?:" + p + r")\b", t)]
-    if not found:
+    if not found or re.search(r"\btime\s+of\s+(?:the\s+)?day\b|\bweather\b|\bseason\b", t):
         return None
     if c.group in ("remove", "replace", "add", "hide", "extract") and not re.search(r"\b(?:more|less|some|extra|a\s+bit\s+of)\b", t):
         return None
@@ -50,10 +52,12 @@ def read(c: Clause, ctx) -> Intent | None:
     for rx in (_VERB_TARGET, _MAKE_TARGET, _OF_TARGET):
         m = rx.search(t)
         if m:
-            phrase = m.group("t")
+            phrase = re.sub(r"\s+(?:with|to|in|for)$", "", m.group("t"))
+            if phrase.strip() in ("this", "that", "it") and not c.has_mask:
+                phrase = None  # "this needs to be brighter": the picture
             target = noun_phrase(phrase)
             break
-    if target and (is_whole(target) or re.match(r"^(?:colou?rs?|exposure|contrast|saturation|brightness|lighting|it\s+all|"
+    if target and (is_whole(target) or is_whole(phrase) or re.match(r"^(?:colou?rs?|exposure|contrast|saturation|brightness|lighting|it\s+all|"
                                                r"(?:the\s+)?shadows|everything)$", target)):
         target = None
     if target and re.search(r"\b(?:brightness|contrast|saturation|exposure|vibrance)\b", target):
