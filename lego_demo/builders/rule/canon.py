@@ -54,7 +54,7 @@ RULES: list[tuple[re.Pattern, str]] = [(re.compile(p), t) for p, t in (
      r"spots|spotted|camo|camouflage|leopard\s+print|zebra\s+print)$", r"make it \g<p>"),
     (r"^(?:could|can|would|will|should)\s+(?P<np>(?:the|this|that|my|these|those|his|her)\s+.+?)\s+(?:be|become|look|get)\s+(?P<p>.+)$",
      r"make \g<np> \g<p>"),
-    (r"^(?:i\s+)?(?:would|'d)\s+(?:love|like|prefer)\s+(?:this|it|the\s+\w+)\s+(?:as|in)\s+(?P<p>.+)$", r"make it \g<p>"),
+    (r"^(?:i\s*)?(?:would|'d)\s+(?:love|like|prefer)\s+(?:this|it|the\s+\w+)\s+(?:as|in)\s+(?P<p>.+)$", r"make it \g<p>"),
     (r"^i\s+(?:need|want|would\s+like|'d\s+like)\s+(?:the\s+|a\s+)?(?:back\s*ground|backdrop)\s+(?:of|in|to\s+be|with|as|"
      r"that\s+is)?\s*(?P<p>.+)$", r"change the background to \g<p>"),
     (r"^(?P<v>make|get|have)\s+(?P<np>.+?)\s+(?:shine|sparkle|gleam)$", r"make \g<np> shiny"),
@@ -80,7 +80,11 @@ RULES: list[tuple[re.Pattern, str]] = [(re.compile(p), t) for p, t in (
      r"are|was|were|to\s+be|to\s+look|look|looks|get|gets|turn|turns|appear)\s+(?P<p>.+)$", r"make \g<np> \g<p>"),
     (r"^i\s+(?:want|would\s+like|'d\s+like|like)\s+to\s+(?:see|have)\s+(?P<np>.+?)\s+(?P<p>with\s+.+|more\s+.+|"
      + COLOR_PHRASE + r")$", r"make \g<np> \g<p>"),
-    (r"^i(?:\s+want|\s+would\s+(?:like|love)|'d\s+(?:like|love)|\s+'d\s+(?:like|love))\s+to\s+see\s+(?P<np>.+)$", r"show \g<np>"),
+    (r"^(?:i\s+)?(?:want|would\s+(?:like|love)|'d\s+(?:like|love)|i'd\s+(?:like|love))\s+to\s+see\s+(?:what\s+)?(?P<np>.+?)"
+     r"(?:\s+(?:looks?|would\s+look)\s+like)?(?P<t>\s+(?:in|at|on|with|as|during)\s+.+)?$", r"show \g<np>\g<t>"),
+    (r"^see\s+(?P<np>it|this|the\s+\w+)\s+(?P<t>(?:in|at|on|during|with|as)\s+.+)$", r"show \g<np> \g<t>"),
+    (r"^(?:you|u)\s+(?=(?:remove|delete|erase|make|change|add|put|paint|replace|blur|crop)\b)", ""),
+    (r"^(?P<v>\w+)\s+for\s+me\s+", r"\g<v> "),
     (r"^i\s+(?:need|want|would\s+like|'d\s+like)\s+(?P<np>.+?)\s+(?P<v>" + "|".join(_PARTICIPLE) + r")\b(?P<t>.*)$",
      "{participle}"),
     (r"^(?:it\s+)?would\s+be\s+(?:\w+\s+)?(?:awesome|great|nice|cool|better|good|lovely|amazing|perfect|fun)\s+if\s+"
@@ -141,10 +145,20 @@ _TOPIC_FIRST = re.compile(r"^(?P<np>(?:the|this|that|these|those|my|his|her|thei
                           + r")\s+" + _PRONOUN + r"\b(?P<t>.*)$")
 
 
+_TOPIC_TO = re.compile(r"^(?P<np>(?:the|this|that|my|his|her)\s+[^,]+?)\s*,\s*(?:(?:please|pls)\s+)?(?P<v>change|turn|make|set)\s+"
+                       r"(?P<t>(?:it\s+|them\s+)?(?:to|into)\s+.+)$")
+
+
 def topic_first(sentence: str) -> str:
     """'the sign "exit", change it to "entry"' -> 'change the sign "exit" to "entry"' (before splitting)."""
     m = _TOPIC_FIRST.match(sentence.strip())
-    return f"{m.group('v')} {m.group('np')}{m.group('t')}" if m else sentence
+    if m and re.search(r"'s\s+[\w-]+$", m.group("np")):
+        m = None  # "the chair's broken, delete it": a remark, then the request
+        return f"{m.group('v')} {m.group('np')}{m.group('t')}"
+    m = _TOPIC_TO.match(sentence.strip())
+    if m:  # "the color of the bag, change to brown"
+        return f"{m.group('v')} {m.group('np')} " + re.sub(r"^(?:it|them)\s+", "", m.group("t"))
+    return sentence
 
 
 def canonical(text: str, terse: bool = True) -> str:
@@ -179,6 +193,9 @@ _STATEMENT_RE = re.compile(
 
 def statement_topic(text: str) -> str | None:
     """What a remark is about: "there's a bag stuck in the tree" -> "a bag stuck in the tree"."""
+    m = re.match(r"^(?P<np>(?:the|that|this|my|his|her)\s+[\w -]+?)'s\s+[\w-]+$", text.strip())
+    if m:  # "the chair's broken"
+        return m.group("np")
     m = _STATEMENT_RE.match(text.strip())
     if not m:
         return None

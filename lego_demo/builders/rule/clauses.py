@@ -66,6 +66,7 @@ _SLANG = {
     "bg": "background", "pic": "picture", "pics": "pictures", "img": "image", "photo's": "photo is",
     "w/": "with", "w/o": "without", "b/w": "b&w", "n": "and", "abt": "about", "rn": "now", "cuz": "because",
     "coz": "because", "tho": "though", "lemme": "let me", "dunno": "do not know", "alot": "a lot",
+    "its": "its", "it's": "it's", "tshirt": "t-shirt", "pls,": "please,",
 }
 _FILLER_RE = re.compile(r"\b(?:lol|lmao|haha+|hehe+|omg|ugh+|umm*|hmm+|uhh*|idk|tbh|btw|kinda|sorta|like,|literally|"
                         r"basically|honestly|actually|really|just|maybe|perhaps|somehow|a\s+bunch|pleas+e+)\b")
@@ -88,6 +89,7 @@ def prepare(instruction: str) -> tuple[str, list[str]]:
     text = re.sub(r"(?<![\w/])w/(?=\s|\w)", "with ", text)
     text = re.sub(r"[\w'/]+", lambda m: _SLANG.get(m.group(0), m.group(0)), text)
     text = _FILLER_RE.sub(" ", text)
+    text = re.sub(r"\bits\s+(?=(?:so|too|very|kinda|really|a\s+bit|way|pretty|quite|not)\b)", "it's ", text)
     text = re.sub(r"(?:(?<=\bin\s)|(?<=\bto\s)|(?<=\bis\s)|(?<=\bat\s))like\s+(?=(?:a|an|the|\d)\b)|(?<=,\s)like\s+(?=\d)", "",
                   text)
     return _SPACE_RE.sub(" ", correct_words(text)).strip(), quotes
@@ -110,7 +112,7 @@ _ELLIPSIS_HEAD_RE = re.compile(r"^(make|paint|colou?r|turn|dye|recolou?r|change|
 _ELLIPSIS_TAIL_RE = re.compile(r"^(?:the|his|her|their|its|my)\s+[\w\s'-]+?\s+(?:(?:to|into)\s+.+|" + COLOR_PHRASE
                                + r"|bigger|smaller|larger|brighter|darker|lighter|sharper|wider|" + _POSE_WORDS + r")$")
 _VERBISH_RE = re.compile(r"^(?:get\s+rid|take\s+(?:out|away|off)|cut\s+out|zoom\s+out|colou?r\s+pop|make|turn|give|"
-                         r"let|have|set|bring|show|keep|swap|replace|change|add|remove|try)\b")
+                         r"let|have|set|bring|show|keep|swap|replace|change|add|remove|try|move|send|teleport|transport|take)\b")
 
 
 def _base_verb(gerund: str) -> str:
@@ -140,8 +142,10 @@ def is_statement(text: str) -> bool:
     """A remark about the picture rather than a request ('he looks grumpy', 'i just want the building')."""
     t = text.strip()
     return bool(re.match(r"^(?:there(?:'s|\s+is|\s+are|\s+was)|it'?s|it\s+is|(?:it|that|this)(?:'d|\s+would|\s+will|'ll)\b|"
-                         r"(?:he|she|they|we)\s+(?!should\b|must\b|needs?\b)\w+|i\s+(?:don'?t|do\s+not|really|also|just|love|"
-                         r"loved|hate)\b|(?:keep|leave)\s+.+?\s+(?:as\s+(?:it\s+is|they\s+are|is)|unchanged|untouched|the\s+same|"
+                         r"(?:he|she|they|we)\s+(?!should\b|must\b|needs?\b)\w+|(?:they|we|you|he|she)'(?:re|s|ve)\b|"
+                         r"(?:the|my|that|this|his|her)\s+[\w-]+'s\s+[\w-]+$|i\s+(?:don'?t|do\s+not|really|also|just|love|"
+                         r"loved|hate)\b|(?:the|my|your|these|those)\s+[\w' -]+?\s+(?:is|are|was|were|looks?|seems?)\s+(?:so\s+|too\s+|way\s+|"
+                         r"very\s+|really\s+|kind\s+of\s+|a\s+bit\s+)*\w+$|(?:keep|leave)\s+.+?\s+(?:as\s+(?:it\s+is|they\s+are|is)|unchanged|untouched|the\s+same|"
                          r"alone|intact)$|(?:he|she|they|this|that|these|those|it)\s+"
                          r"(?:is|are|was|were|looks?|seems?|has|have|'s|'re)\b|i'?m\b|i\s+(?:am|think|feel|hate|love|"
                          r"like|want|need|just\s+want|only\s+want)\b|we\s+(?:are|were)\b)", t)) or statement_topic(t) is not None

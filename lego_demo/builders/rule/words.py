@@ -111,9 +111,10 @@ COLOR_MODS = ("light", "dark", "bright", "pale", "deep", "deeper", "darker", "li
               "mustard", "platinum", "strawberry", "ash", "dirty", "dusty", "burnt", "olive", "emerald", "midnight")
 _ALTS = "|".join(re.escape(c) for c in sorted(COLOR_WORDS, key=len, reverse=True))
 _MODS = "|".join(COLOR_MODS)
+_HUES = "|".join(re.escape(c) for c in sorted(set(NAMED) | set(EXTRA_COLOURS), key=len, reverse=True))
 # "a deep metallic blue", "teal-ish", "red and white", "a shade of brown", "light blue colour"
 COLOR_PHRASE = (r"(?:(?:a|an)\s+)?(?:(?:(?:a\s+)?(?:shade|tone|hue)\s+of|kind\s+of|more)\s+)?"
-                r"(?:(?:" + _MODS + r")[\s-]+)*(?:" + _ALTS + r")(?:[\s-]*ish)?"
+                r"(?:(?:" + _MODS + r")[\s-]+)*(?:(?:" + _HUES + r")[\s-]+)?(?:" + _ALTS + r")(?:[\s-]*ish)?"
                 r"(?:\s*(?:,|and|&|with|-)\s*(?:(?:" + _MODS + r")[\s-]+)*(?:" + _ALTS + r"))*"
                 r"(?:\s+(?:colou?r(?:ed)?|material|finish|one|paint(?:job)?|texture|tone|tones|shade|instead))?")
 COLOR_FULL_RE = re.compile("^" + COLOR_PHRASE + "$")

@@ -40,7 +40,8 @@ def read(c: Clause, ctx) -> Intent | None:
         return _intent(c, m.group("subj"), "scene", m.group("val"))
     if not re.search(r"\b" + _BG + r"\b", t):
         m = _MOVE.match(t)
-        if m and SCENE_RE.search(m.group("val")) and not re.search(r"\b(?:sky|wall|table|floor)\b", m.group("subj")) \
+        moved = m is not None and re.match(r"^(?:move|transport|teleport)\b", t) is not None
+        if m and (SCENE_RE.search(m.group("val")) or moved) and not re.search(r"\b(?:sky|wall|table|floor)\b", m.group("subj")) \
                 and not re.match(r"^(?:a|an|some|two|three|several|\d+)\s", m.group("subj")):
             subj = m.group("subj")
             if subj.strip() in ("it", "them") and c.topic:

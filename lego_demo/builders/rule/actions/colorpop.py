@@ -19,7 +19,7 @@ _PATTERNS = tuple(re.compile(p) for p in (
     r"^(?:make|turn|convert|render|change)\s+(?:everything|all|the\s+(?:image|photo|picture|rest))\s+" + _BUT
     + r"(?P<t>.+?)\s+(?:to\s+|into\s+)?" + _BW + "$",
     r"^(?:keep|leave)\s+(?:only\s+|just\s+)?(?P<t>.+?)\s+(?:in\s+)?(?:(?:its|their|his|her)\s+)?(?:own\s+|original\s+|natural\s+|"
-    r"real\s+|true\s+)?(?:colou?r(?:s|ed|ful)?)(?:\s+and\s+.*)?$",
+    r"real\s+|true\s+)?(?:colou?r(?:s|ed|ful)?)(?:\s+(?:and|while|but)\s+.*)?$",
     r"^(?:make\s+(?:it\s+)?(?:so\s+)?(?:that\s+)?)?(?:only|just)\s+(?P<t>.+?)\s+(?:should\s+be|stays?|remains?|is|are|in|has|"
     r"have|keeps?)\s+(?:in\s+)?(?:colou?r(?:ed|s)?|its\s+colou?rs?)\b.*$",
     r"^desaturate\s+(?:everything|all|the\s+(?:image|photo|picture|rest|background))\s+" + _BUT + r"(?P<t>.+)$",

@@ -25,7 +25,8 @@ _TAIL = re.compile(r"^(?:\s+(?:time|scene|day|weather|season|evening|version|loo
 _ADD = re.compile(r"^(?:add|put|bring|throw|include|let\s+there\s+be|start|apply)\s+(?:some\s+|a\s+|an\s+|the\s+|heavy\s+|light\s+|"
                   r"effect\s+of\s+|look\s+of\s+|feel\s+of\s+|"
                   r"falling\s+|gentle\s+|more\s+)*(?P<env>rain|snow|fog|mist|haze|snowfall|rainfall|a\s+storm|storm|drizzle|hail|"
-                  r"lightning|thunderstorm|blizzard|sunshine)(?:\s+(?:to|in|on|over|into)\s+.+|\s+falling)?$")
+                  r"lightning|thunderstorm|blizzard|sunshine|night|darkness|sunset|dusk|winter|autumn|snowflakes)"
+                  r"(?:\s+(?:to|in|on|over|into)\s+.+|\s+falling)?$")
 _REMOVE = re.compile(r"^(?:remove|erase|delete|get\s+rid\s+of|take\s+away|clear|stop)\s+(?:the\s+|all\s+the\s+)?(?P<env>rain|snow|fog|"
                      r"mist|haze|storm|snowfall|hail)$")
 _MAKE = re.compile(r"^(?:make|turn|change|set|render|get|have|convert|transform|switch|let|show|replace|swap)\s+(?P<rest>.+)$")
@@ -34,12 +35,16 @@ _FILLER = re.compile(r"\b(?:time|scene|please|the|a|an|vibes?|mode|look|weather|
 
 def read(c: Clause, ctx) -> Intent | None:
     t = c.text.split(",")[0].strip()
+    so = re.match(r"^(?:change|make|set)\s+(?:the\s+)?(?:weather|scene|sky|season|time\s+of\s+day)\s+so\s+(?:that\s+)?(?:it|the\s+"
+                  r"\w+)\s+(?:looks?|is|feels?|becomes?|seems?)\s+(?P<v>.+)$", c.full)
+    if so:  # "change the weather so that it looks foggy": the wish is the value
+        t = f"make it {so.group('v')}"
     m = _REMOVE.match(t)
     if m:
         return _intent(c, "weather", f"remove the {m.group('env')} and make the weather clear")
     m = _ADD.match(t)
     if m:
-        word = m.group("env").replace("a ", "")
+        word = {"darkness": "night", "snowflakes": "snow"}.get(m.group("env"), m.group("env")).replace("a ", "")
         kind, value = ENV_WORDS.get({"sunshine": "sunny"}.get(word, word), ("weather", word))
         return _intent(c, kind, "make it snow" if value == "snowy" else f"change the weather to {value}")
     if c.group is None and not _MAKE.match(t):

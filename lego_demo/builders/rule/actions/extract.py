@@ -9,10 +9,10 @@ from ..clauses import Clause, Intent
 from ..planner import INIT_MASK, Missing, Writer
 from . import Action, on_target
 
-_CUT = re.compile(r"^(?:cut\s+out|cut|crop\s+out|clip\s+out|lift\s+out|pull\s+out|pick\s+out|extract|isolate|segment|separate|"
+_CUT = re.compile(r"^(?:cut\s+out|cutout|cut|crop\s+out|clip\s+out|lift\s+out|pull\s+out|pick\s+out|extract|isolate|segment|separate|"
                   r"select|mask\s+out|mask|get|give\s+me)\s+(?:only\s+|just\s+)?(?P<t>.+?)(?:\s+(?:out|from\s+(?:the\s+)?"
-                  r"(?:back\s*ground|image|picture|photo|rest(?:\s+of\s+the\s+\w+)?|scene)|as\s+(?:a\s+)?(?:png|cut-?out|sticker|"
-                  r"mask|layer|separate\s+image).*|(?:and\s+(?:place|put)\s+it\s+)?on\s+(?:a\s+)?transparent.*|with\s+(?:a\s+)?"
+                  r"(?:back\s*ground|image|picture|photo|rest(?:\s+of\s+the\s+\w+)?|scene)|of\s+the\s+back\s*ground|as\s+(?:a\s+)?"
+                  r"(?:png|cut-?out|sticker|mask|layer|separate\s+(?:image|layer|file|object)|new\s+layer).*|(?:and\s+(?:place|put)\s+it\s+)?on\s+(?:a\s+)?transparent.*|with\s+(?:a\s+)?"
                   r"transparent.*|alone|only))*$")
 _MAKE = re.compile(r"^(?:make|create|give\s+me|produce|generate)\s+(?:me\s+)?(?:a\s+)?(?:cut-?out|sticker|mask|segmentation|png)\s+"
                    r"(?:of|for|from)\s+(?P<t>.+)$")
@@ -24,9 +24,9 @@ def read(c: Clause, ctx) -> Intent | None:
     if m is None:
         return None
     verb = t.split(" ", 1)[0]
-    if verb in ("get", "give", "cut", "select", "mask", "crop", "pull", "pick", "lift", "clip") and not re.search(
+    if verb in ("get", "give", "cut", "select", "mask", "crop", "pull", "pick", "lift", "clip", "separate") and not re.search(
             r"\b(?:out|cut-?out|isolate|transparent|png|sticker|from\s+the\s+back\s*ground|only|just|mask|alone|segment|"
-            r"from\s+(?:the|this)\s+(?:image|picture|photo))\b", t):
+            r"from\s+(?:the|this)\s+(?:image|picture|photo)|(?:of|from)\s+the\s+back\s*ground)\b", t):
         return None
     if re.match(r"^crop\s+out\b", t) and not re.search(r"\b(?:png|transparent|cut-?out|sticker)\b", t):
         return None  # "crop out X" removes X

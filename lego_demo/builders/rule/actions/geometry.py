@@ -24,7 +24,7 @@ def read(c: Clause, ctx) -> Intent | None:
     if c.group == "rotate" or turned or (re.search(r"\bupside\s+down\b", t) and c.group in ("make", "change", "rotate", None)):
         if re.search(r"\bstraighten\b", t) and not DEGREES_RE.search(t):
             return None
-        m = DEGREES_RE.search(t)
+        m = DEGREES_RE.search(t) or re.search(r"^\w+\s+(?:it\s+|the\s+\w+\s+)?(?:by\s+)?(-?\d{2,3})\b", t)
         deg = float(m.group(1)) if m else (180.0 if re.search(r"upside\s+down|\b180\b", t) else 90.0)
         if re.search(r"\b(?:counter[\s-]*clockwise|anti[\s-]*clockwise|to\s+the\s+left|left)\b", t):
             deg = abs(deg)
@@ -34,9 +34,9 @@ def read(c: Clause, ctx) -> Intent | None:
         target = obj if obj and not is_whole(obj) else None
         return Intent("geometry", c.raw, target, None, "res" if target else "none", {"op": "rotate", "degrees": deg})
     if c.group == "flip" and c.verb not in ("invert", "reflect"):
-        direction = "vertical" if re.search(r"\b(?:vertical(?:ly)?|upside|top\s+to\s+bottom|up\s+and\s+down|over)\b", t) else "horizontal"
+        direction = "vertical" if re.search(r"\b(?:vertical(?:ly)?|upside|top\s+to\s+bottom|up\s+and\s+down|over|v)\b", t) else "horizontal"
         obj = noun_phrase(_DIRECTION_WORDS.sub("", " " + c.rest))
-        target = obj if obj and not is_whole(obj) and obj not in ("vertical", "horizontal") else None
+        target = obj if obj and not is_whole(obj) and obj not in ("vertical", "horizontal", "h", "v") else None
         return Intent("geometry", c.raw, target, None, "res" if target else "none", {"op": "flip", "direction": direction})
     zoom = re.match(r"^zoom\s+in\s+(?:on|to)\s+(?P<t>.+)$", t)
     if c.group == "crop" or zoom:
@@ -46,6 +46,9 @@ def read(c: Clause, ctx) -> Intent | None:
         am = ASPECT_RE.search(t)
         aspect = (int(am.group(1)), int(am.group(2))) if am else (1, 1) if re.search(r"\bsquare\b", t) else None
         target = None
+        focus = re.search(r"\bto\s+(?:focus|zoom)\s+(?:in\s+)?on\s+(?P<t>.+)$", c.full)
+        if focus and not re.search(r"\b(?:around|on|to)\s+(?:the|a)\s", rest):
+            rest = focus.group("t")
         only = re.search(r"\bso\s+(?:that\s+)?(?:only|just)\s+(?P<t>.+?)\s+(?:remains?|is\s+(?:left|visible|in\s+it)|are\s+(?:left|"
                          r"visible)|shows?|stays?)\b", c.full)
         if only:

@@ -21,6 +21,11 @@ def read(c: Clause, ctx) -> Intent | None:
     m = _VERB.match(c.text)
     if m is None:
         return None
+    rest_all = m.group("rest") or ""
+    but = re.match(r"^(?:everything|all|the\s+rest)\s+(?:but|except|apart\s+from|other\s+than)\s+(?P<s>.+)$", rest_all)
+    if but and not re.search(r"pixel|mosaic", c.text):  # "blur everything but me": a blurred background
+        subject = None if re.match(r"^(?:me|us|him|her|them|the\s+subject)$", but.group("s")) else noun_phrase(but.group("s"))
+        return Intent("background", c.raw, subject, "blur", "res" if subject else "sos", {"mode": "blur"})
     verb = c.text.split(" ", 1)[0]
     if verb == "cover" and not re.search(r"\b(?:face|faces|plate|plates|identity|eyes|name|screen|number)\b", c.text):
         return None

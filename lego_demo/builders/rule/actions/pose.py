@@ -29,7 +29,7 @@ def _being(subject: str | None) -> bool:
     if subject is None:
         return False
     s = subject.strip()
-    if re.search(r"\b(?:into|where|video|gif|animation|movie|film)\b", s) or len(s.split()) > 7:
+    if re.search(r"\b(?:into|where|video|gif|animation|movie|film)\b", s) or len(s.split()) > 10:
         return False
     if s in ("him", "her", "them", "he", "she", "they", "me", "us"):
         return True

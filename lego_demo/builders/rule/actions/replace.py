@@ -72,6 +72,7 @@ def read(c: Clause, ctx) -> Intent | None:
         if not m:
             continue
         old, new = m.group("a").strip(), strip_instead(m.group("b").strip(" ,."))
+        new = re.sub(r"^(?:be|become)\s+", "", new)  # "change the cup to be a glass"
         if old in _NOT_OBJECTS or (rx.pattern.startswith("^make") and re.search(
                 r"\b(?:wear|wearing|hold|holding|carry|have|get|look|be|become|seem|appear)\b", old)):
             continue

@@ -15,6 +15,7 @@ from . import Action, on_target
 _TAIL = r"(?:\s+(?:style|painting|look|version|filter|effect|illustration|render(?:ing)?|drawing|art(?:work)?|photo(?:graph)?|" \
         r"picture|image|scene|aesthetic|movie|film|game|video\s+game|poster|comic|scene|sketch|print|kind\s+of\s+thing|tone|tones|" \
         r"animation|frame|still|artwork|piece|vibe|vibes|feel|mood|treatment|edition|shot|pic))*" \
+        r"(?:\s+on\s+(?:\w+\s+)?(?:paper|canvas|parchment|board|wood))?" \
         r"(?:\s+(?:to|on|for)\s+(?:the\s+)?(?:whole\s+|entire\s+)?(?:image|picture|photo|scene|thing|it|everything))?" \
         r"(?:,?\s+with\s+.+)?"
 _LINK = r"(?:into|to|in|as|like|look\s+like|looks\s+like|seem\s+like|feel\s+like|appear|with|using|in\s+the\s+style\s+of|a|an|" \
@@ -79,7 +80,8 @@ def _placed(c: Clause, t: str, start: int, style: str) -> Intent | None:
             on = re.search(r"\b(?:to|on)\s+(?:only\s+|just\s+)?(?P<o>.+)$", t[start:])
             return _intent(c, on.group("o") if on else None, style)
         return None
-    obj = re.sub(r"\s+(?:looks?|appears?|seems?)$", "", m.group("o"))
+    obj = re.split(r"\s+(?:into|to|as|like|look\s+like|looks\s+like|in|of)\s+", " " + m.group("o") + " ", maxsplit=1)[0].strip()
+    obj = re.sub(r"\s+(?:looks?|appears?|seems?)$", "", obj)
     return _intent(c, obj or None, style)
 
 

@@ -28,14 +28,14 @@ _DOWN = r"\b(?:decrease|reduce|lower|less|darker|darken|dim|dimmer|down|flatter|
 _VERB_TARGET = re.compile(r"^(?:brighten|lighten|darken|dim|saturate|desaturate)\s+(?:up\s+)?(?P<t>.+?)(?:\s+(?:a\s+bit|a\s+little|"
                           r"slightly|a\s+lot|much|more|up|by\s+.*))?$")
 _MAKE_TARGET = re.compile(r"^(?:make|turn|get|render|have)\s+(?P<t>.+?)\s+(?:look\s+|appear\s+)?(?:(?:a\s+)?(?:bit|little|lot|tad)\s+|much\s+|"
-                          r"slightly\s+|way\s+|far\s+|more\s+|less\s+|even\s+|a\s+)*(?:brighter|darker|lighter|dimmer|more|less|"
+                          r"slightly\s+|way\s+|far\s+|more\s+|less\s+|even\s+|a\s+)*(?:brighter|darker|lighter|dimmer|more|less|pop|stand\s+out|"
                           r"punchier|crisper|flatter|vivid|vibrant|bright|dark|colou?rful|saturated|muted|lit)\b")
 _OF_TARGET = re.compile(r"\b(?:brightness|contrast|saturation|exposure|vibrance)\s+(?:of|on|in)\s+(?P<t>.+?)(?:\s+(?:by|to)\s+.*)?$")
 
 
 def read(c: Clause, ctx) -> Intent | None:
     t = c.text
-    if re.match(r"^tone\s+(?:it|this|that|everything|the\s+\w+)?\s*down\b", t):
+    if re.match(r"^(?:tone|calm|turn)\s+(?:it|them|this|that|everything|the\s+\w+)?\s*down\b", t):
         said = [k for k, p in KINDS.items() if c.remark and re.search(r"\b(?:" + p + r")\b", c.remark)]
         return Intent("tone", c.raw, None, None, "none", {"kind": said[0] if said else None, "direction": -1, "amount": 1,
                                                           "percent": None})
@@ -72,9 +72,13 @@ def read(c: Clause, ctx) -> Intent | None:
     if re.search(r"\btoo\s+(?:bright|light|saturated|vivid|contrasty|colou?rful)\b|\boverexposed\b|\bless\s+(?:intense|vivid|"
                  r"vibrant|saturated|colou?rful|bright|strong|contrasty|punchy)\b|\bmore\s+(?:muted|subtle|faded)\b", t):
         direction = -1
-    kind = "saturation" if "saturation" in found and re.search(r"\bcolou?rs?\b", t) else found[0]
+    kind = "saturation" if "saturation" in found and re.search(r"\b(?:colou?rs?|pop)\b", t) else found[0]
     if kind == "brightness" and re.search(r"\b(?:darken|darker|dark|dim|dimmer|gloomy)\b", t) and not re.search(r"\b(?:contrast|saturat)", t):
         direction = 1 if re.search(r"\btoo\s+dark|\bless\s+dark", t) else -1
+    if c.verb in ("brighten", "lighten"):
+        direction = 1  # "lighten the dark shadows": the verb says which way
+    elif c.verb in ("darken", "dim"):
+        direction = -1
     amount = 2 if re.search(r"\b(?:a\s+lot|much|way|significantly|strongly|very|dramatically|far|a\s+bunch)\b", t) else \
         0.5 if re.search(r"\b(?:a\s+(?:bit|little|touch)|slightly|somewhat|subtly|a\s+tad|a\s+smidge)\b", t) else 1
     pct = PERCENT_RE.search(t)
