@@ -82,7 +82,11 @@ RULES: list[tuple[re.Pattern, str]] = [(re.compile(p), t) for p, t in (
      + COLOR_PHRASE + r")$", r"make \g<np> \g<p>"),
     (r"^(?:i\s+)?(?:want|would\s+(?:like|love)|'d\s+(?:like|love)|i'd\s+(?:like|love))\s+to\s+see\s+(?:what\s+)?(?P<np>.+?)"
      r"(?:\s+(?:looks?|would\s+look)\s+like)?(?P<t>\s+(?:in|at|on|with|as|during)\s+.+)?$", r"show \g<np>\g<t>"),
-    (r"^see\s+(?P<np>it|this|the\s+\w+)\s+(?P<t>(?:in|at|on|during|with|as)\s+.+)$", r"show \g<np> \g<t>"),
+    (r"^(?:let\s+me\s+)?see\s+(?P<np>it|this|the\s+\w+)\s+(?P<t>(?:in|at|on|during|with|as)\s+.+)$", r"show \g<np> \g<t>"),
+    (r"^(?:what|how)\s+(?:would|does|will|might)\s+(?P<np>it|this|the\s+\w+)\s+look(?:\s+like)?\s+(?P<t>(?:in|at|during|as|with)\s+.+)$",
+     r"show \g<np> \g<t>"),
+    (r"^(?P<v>whiten|blacken|redden)\s+(?P<np>.+)$", "{colour_verb}"),
+    (r"^make\s+(?P<np>.+?)\s+(?:look\s+)?(?:like\s+)?(?:old|older|aged)$", r"make \g<np> look vintage"),
     (r"^(?:you|u)\s+(?=(?:remove|delete|erase|make|change|add|put|paint|replace|blur|crop)\b)", ""),
     (r"^(?P<v>\w+)\s+for\s+me\s+", r"\g<v> "),
     (r"^i\s+(?:need|want|would\s+like|'d\s+like)\s+(?P<np>.+?)\s+(?P<v>" + "|".join(_PARTICIPLE) + r")\b(?P<t>.*)$",
@@ -115,7 +119,8 @@ TERSE: list[tuple[re.Pattern, str]] = [(re.compile(p), t) for p, t in (
      r"make \g<np> \g<c>"),
     (r"^(?P<p>black\s+and\s+white|b&w|gr[ae]yscale|monochrome)\s+(?:except|but)\s+(?P<np>.+)$",
      r"make everything \g<p> except \g<np>"),
-    (r"^(?P<np>(?:the\s+)?(?!he\b|she\b|it\b|they\b|i\b|we\b|you\b)[a-z][\w'-]*)\s+(?P<v>" + _POSE_ING + r")\b(?P<t>.*)$",
+    (r"^(?P<np>(?:the\s+)?(?!he\b|she\b|it\b|they\b|i\b|we\b|you\b)[a-z][\w'-]*)\s+(?P<v>" + _POSE_ING + r"|smiling|laughing|"
+     r"crying|frowning|winking|grinning|yawning)\b(?P<t>.*)$",
      r"make \g<np> \g<v>\g<t>"),
     (r"^(?P<np>(?:a\s+|an\s+)?[a-z][\w'-]*)\s+(?P<p>on|onto|over|above|next\s+to|beside)\s+(?P<np2>(?:the\s+)?[a-z][\w'-]*)$",
      r"add \g<np> \g<p> \g<np2>"),
@@ -134,6 +139,9 @@ def _apply(rx: re.Pattern, template: str, text: str) -> str | None:
         base = {"putt": "put", "blurr": "blur", "swapp": "swap", "paint": "paint", "add": "add", "turn": "turn",
                 "recolor": "recolor", "recolour": "recolour"}.get(stem, stem + "e")
         return base + " " + text[m.end():]
+    if template == "{colour_verb}":
+        colour = {"whiten": "white", "blacken": "black", "redden": "red"}[m.group("v")]
+        return f"make {m.group('np')} {colour}"
     if template == "{participle}":
         verb = _PARTICIPLE[m.group("v")]
         return f"{verb} {m.group('np')}{m.group('t')}"
@@ -145,6 +153,8 @@ _TOPIC_FIRST = re.compile(r"^(?P<np>(?:the|this|that|these|those|my|his|her|thei
                           + r")\s+" + _PRONOUN + r"\b(?P<t>.*)$")
 
 
+_TOPIC_WANT = re.compile(r"^(?P<np>(?:the|this|that|my|his|her)\s+[^,]+?)\s*,\s*(?:i|we)\s+(?:want|need|would\s+like|'d\s+like|like)\s+"
+                         r"(?:it|them)\s+(?:to\s+be\s+)?(?P<p>.+)$")
 _TOPIC_TO = re.compile(r"^(?P<np>(?:the|this|that|my|his|her)\s+[^,]+?)\s*,\s*(?:(?:please|pls)\s+)?(?P<v>change|turn|make|set)\s+"
                        r"(?P<t>(?:it\s+|them\s+)?(?:to|into)\s+.+)$")
 
@@ -154,7 +164,11 @@ def topic_first(sentence: str) -> str:
     m = _TOPIC_FIRST.match(sentence.strip())
     if m and re.search(r"'s\s+[\w-]+$", m.group("np")):
         m = None  # "the chair's broken, delete it": a remark, then the request
+    if m:
         return f"{m.group('v')} {m.group('np')}{m.group('t')}"
+    m = _TOPIC_WANT.match(sentence.strip())
+    if m:  # "the colour of the flowers, i want it blue"
+        return f"make {m.group('np')} {m.group('p')}"
     m = _TOPIC_TO.match(sentence.strip())
     if m:  # "the color of the bag, change to brown"
         return f"{m.group('v')} {m.group('np')} " + re.sub(r"^(?:it|them)\s+", "", m.group("t"))

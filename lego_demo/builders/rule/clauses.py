@@ -66,7 +66,7 @@ _SLANG = {
     "bg": "background", "pic": "picture", "pics": "pictures", "img": "image", "photo's": "photo is",
     "w/": "with", "w/o": "without", "b/w": "b&w", "n": "and", "abt": "about", "rn": "now", "cuz": "because",
     "coz": "because", "tho": "though", "lemme": "let me", "dunno": "do not know", "alot": "a lot",
-    "its": "its", "it's": "it's", "tshirt": "t-shirt", "pls,": "please,",
+    "tshirt": "t-shirt", "yeet": "remove",
 }
 _FILLER_RE = re.compile(r"\b(?:lol|lmao|haha+|hehe+|omg|ugh+|umm*|hmm+|uhh*|idk|tbh|btw|kinda|sorta|like,|literally|"
                         r"basically|honestly|actually|really|just|maybe|perhaps|somehow|a\s+bunch|pleas+e+)\b")
@@ -107,7 +107,8 @@ _SEQUENCE_RE = re.compile(
 _AND_RE = re.compile(r"\s*,\s*(?:and\s+|but\s+)?|\s+and\s+|\s+&\s+")
 _GERUND_RE = re.compile(r"^(.+?),?\s+(after|before)\s+([a-z]+ing)\s+(.+)$")
 _LEADING_GERUND_RE = re.compile(r"^(after|before)\s+([a-z]+ing)\s+(.+?),\s*(.+)$")
-_REST_RE = re.compile(r"^(?:(?:make|turn|render|set|leave|convert)\s+)?(?:the\s+)?(?:rest|everything\s+else|all\s+else|the\s+background)\b")
+_REST_RE = re.compile(r"^(?:(?:make|turn|render|set|leave|convert|desaturate|grey\s+out|gray\s+out|decolou?r)\s+)?(?:the\s+)?"
+                      r"(?:rest|everything\s+else|all\s+else|the\s+background)\b")
 _ELLIPSIS_HEAD_RE = re.compile(r"^(make|paint|colou?r|turn|dye|recolou?r|change|set)\s+")
 _ELLIPSIS_TAIL_RE = re.compile(r"^(?:the|his|her|their|its|my)\s+[\w\s'-]+?\s+(?:(?:to|into)\s+.+|" + COLOR_PHRASE
                                + r"|bigger|smaller|larger|brighter|darker|lighter|sharper|wider|" + _POSE_WORDS + r")$")

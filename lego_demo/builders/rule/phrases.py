@@ -24,7 +24,8 @@ _TAIL_RE = re.compile(
 _REASON_RE = re.compile(
     r"(?:,\s*|\s+)(?:restoring|filling|leaving|keeping|making|ensuring|preserving|maintaining|blending|matching|"
     r"without|while|so\s+(?:that|it|the|they|i|we)|so\s+as|such\s+that|before\s+(?:i|we|you)|because|since|"
-    r"and\s+fill\s+(?:in\s+)?(?:the|its)\s+|to\s+(?:protect|make|give|create|show|match|keep|get|look|blend|fill|hide|avoid|"
+    r"and\s+fill\s+(?:in\s+)?(?:the|its)\s+|to\s+look\s+(?:natural|realistic|seamless|real|good|better|nice|right)|"
+    r"to\s+(?:protect|make|give|create|show|match|keep|get|blend|fill|hide|avoid|"
     r"improve|add|bring|enhance|emphasi[sz]e|"
     r"highlight|fit|suit|focus)|for\s+(?:(?:a|an|my|the|our|his|her|their)\s+)?(?:flyer|poster|post|website|blog|profile|"
     r"presentation|card|wedding|party|print(?:ing)?|wall|instagram|insta|linkedin|facebook|social\s+media|thumbnail|banner|"
@@ -197,6 +198,8 @@ def attribute(phrase: str) -> tuple[str, str] | None:
                     return None
             if kind == "redraw" and re.search(r"\b(?:hair\s*style|haircut|hair\s+cut)\b", m.group(0)):
                 return "hairstyle", obj
+            if kind == "style" and re.search(r"(?:'s|s')?\s*hair$", obj):  # "the style of the man's hair"
+                return "hairstyle", re.sub(r"(?:'s|s')?\s*hair$", "", obj)
             return kind, obj
     return None
 

@@ -66,6 +66,9 @@ STYLES = {
     "old photo": "vintage photo style", "old photograph": "vintage photo style", "retro": "retro style",
     "old film": "vintage film photo style", "film photo": "vintage film photo style", "analog": "analog film photo style",
     "analogue": "analog film photo style", "old school": "vintage photo style", "old style": "vintage photo style",
+    "80s": "1980s retro style", "1980s": "1980s retro style", "70s": "1970s retro style", "1970s": "1970s retro style",
+    "90s": "1990s retro style", "1990s": "1990s retro style", "60s": "1960s retro style", "1960s": "1960s retro style",
+    "50s": "1950s retro style", "1950s": "1950s retro style",
     "polaroid": "polaroid photo style", "impressionist": "impressionist painting style",
     "impressionism": "impressionist painting style", "van gogh": "Van Gogh style", "monet": "Monet style",
     "picasso": "Picasso cubist style", "cubist": "cubist style", "cubism": "cubist style", "pop art": "pop art style",
@@ -108,7 +111,9 @@ COLOR_WORDS = frozenset(NAMED) | frozenset(EXTRA_COLOURS) | frozenset(MATERIALS)
 COLOR_MODS = ("light", "dark", "bright", "pale", "deep", "deeper", "darker", "lighter", "brighter", "pastel", "neon",
               "vivid", "hot", "baby", "royal", "sky", "navy", "forest", "lime", "matte", "glossy", "metallic", "shiny",
               "dull", "rich", "soft", "warm", "cool", "electric", "shocking", "blood", "jet", "snow", "off", "polished",
-              "mustard", "platinum", "strawberry", "ash", "dirty", "dusty", "burnt", "olive", "emerald", "midnight")
+              "mustard", "platinum", "strawberry", "ash", "dirty", "dusty", "burnt", "olive", "emerald", "midnight",
+              "racing", "ocean", "sea", "fire", "candy", "apple", "bottle", "hunter", "army", "powder", "ice", "steel",
+              "slate", "sunflower", "rosy", "golden", "canary", "lemon", "cherry", "blood", "cobalt", "electric")
 _ALTS = "|".join(re.escape(c) for c in sorted(COLOR_WORDS, key=len, reverse=True))
 _MODS = "|".join(COLOR_MODS)
 _HUES = "|".join(re.escape(c) for c in sorted(set(NAMED) | set(EXTRA_COLOURS), key=len, reverse=True))

@@ -54,6 +54,8 @@ def read(c: Clause, ctx) -> Intent | None:
         obj = body[: pm.start()].strip()
     if not obj or re.match(r"^(?:it|this|that|them|something|anything|one)$", obj):
         return None
+    if re.search(r"\b(?:3d\s+model|video|gif|animation|pdf|sound|song)\b", obj):
+        return None  # another medium: nothing here makes it
     marked = bool(_MARKED.search(pos or "")) or bool(re.search(r"\s(?:here)$", obj))
     obj = re.sub(r"\s+here$", "", obj)
     intent = _intent(c, article(obj), None if marked else pos)

@@ -52,7 +52,7 @@ def read(c: Clause, ctx) -> Intent | None:
     if _REMOVE.match(t) and re.match(r"^\w+(?:\s+rid\s+of|\s+out)?\s+(?:the\s+|my\s+|this\s+)?" + _BG + r"\b", t):
         sub = re.search(r"\b(?:behind|around|of)\s+(?P<s>.+)$", t)
         return _intent(c, sub.group("s") if sub else None, "remove", "plain white")
-    if re.match(r"^(?:blur|soften|defocus|bokeh)\s+(?:the\s+|my\s+|this\s+)?" + _BG + r"\b", t):
+    if re.match(r"^(?:blur|soften|defocus|bokeh)\s+(?:out\s+)?(?:the\s+|my\s+|this\s+)?" + _BG + r"\b", t):
         sub = re.search(r"\b(?:behind|around|of)\s+(?P<s>.+)$", t)
         return _intent(c, sub.group("s") if sub else None, "blur", "blur")
     m = _CHANGE_TO.match(t) or _CHANGE_BARE.match(t)

@@ -23,6 +23,7 @@ _PATTERNS = tuple(re.compile(p) for p in (
     r"^(?:make\s+(?:it\s+)?(?:so\s+)?(?:that\s+)?)?(?:only|just)\s+(?P<t>.+?)\s+(?:should\s+be|stays?|remains?|is|are|in|has|"
     r"have|keeps?)\s+(?:in\s+)?(?:colou?r(?:ed|s)?|its\s+colou?rs?)\b.*$",
     r"^desaturate\s+(?:everything|all|the\s+(?:image|photo|picture|rest|background))\s+" + _BUT + r"(?P<t>.+)$",
+    r"^(?:i\s+)?(?:want|need|would\s+like|'d\s+like)\s+(?:only\s+|just\s+)?(?P<t>.+?)\s+in\s+colou?r$",
     r"^(?:pop|splash)\s+(?:the\s+)?colou?rs?\s+(?:of|on)\s+(?P<t>.+)$",
 ))
 

@@ -30,11 +30,25 @@ _ADD = re.compile(r"^(?:add|put|bring|throw|include|let\s+there\s+be|start|apply
 _REMOVE = re.compile(r"^(?:remove|erase|delete|get\s+rid\s+of|take\s+away|clear|stop)\s+(?:the\s+|all\s+the\s+)?(?P<env>rain|snow|fog|"
                      r"mist|haze|storm|snowfall|hail)$")
 _MAKE = re.compile(r"^(?:make|turn|change|set|render|get|have|convert|transform|switch|let|show|replace|swap)\s+(?P<rest>.+)$")
-_FILLER = re.compile(r"\b(?:time|scene|please|the|a|an|vibes?|mode|look|weather|season|day|leaves|landscape|it|make)\b")
+_FILLER = re.compile(r"\b(?:time|scene|please|the|a|an|vibes?|mode|look|weather|season|day|leaves|landscape|it|make|sky)\b")
 
 
 def read(c: Clause, ctx) -> Intent | None:
-    t = c.text.split(",")[0].strip()
+    found = _read(c, c.text)
+    if found is None and c.full != c.text and re.match(r"^(?:make|turn|change)\b", c.full):
+        m = re.match(r"^(?:make|turn|change)\s+(?:it|this|the\s+[\w\s]{1,30}?)\s+(?:look\s+)?as\s+(?:if|though)\s+.*?"
+                     r"\b(?:during|in|at)\s+(?P<v>.+)$", c.full)
+        if m:  # "make the scene look as if it were taken during a heavy snowstorm"
+            found = _read(c, f"make it {m.group('v')}")
+    return found
+
+
+def _read(c: Clause, text: str) -> Intent | None:
+    t = text.split(",")[0].strip()
+    have = re.match(r"^(?:have|get|give\s+(?:it|me))\s+(?:a|an|some)\s+(?P<v>[\w\s]+?)\s+(?:sky|day|weather|evening|night|scene|"
+                    r"morning|afternoon)(?:\s+instead)?$", t)
+    if have and ENV_RE.fullmatch(have.group("v").split(" ")[-1]):
+        return _from_word(c, have.group("v").split(" ")[-1])
     so = re.match(r"^(?:change|make|set)\s+(?:the\s+)?(?:weather|scene|sky|season|time\s+of\s+day)\s+so\s+(?:that\s+)?(?:it|the\s+"
                   r"\w+)\s+(?:looks?|is|feels?|becomes?|seems?)\s+(?P<v>.+)$", c.full)
     if so:  # "change the weather so that it looks foggy": the wish is the value
@@ -61,7 +75,8 @@ def read(c: Clause, ctx) -> Intent | None:
     if len(parts) > 1:
         obj, value = parts[0].strip(), parts[-1].strip()
     else:
-        om = re.match(r"^(it|this|everything|(?:the\s+)?(?:whole\s+|entire\s+)?(?:scene|image|photo|picture|pic|weather|sky|day)|"
+        om = re.match(r"^(it|this|everything|(?:the\s+)?(?:whole\s+|entire\s+)?(?:scene|image|photo|picture|pic|weather|sky|day|"
+                      r"season|lighting|time\s+of\s+day)|"
                       r"the\s+weather)\s+(.+)$", rest)
         if om is None:
             return None

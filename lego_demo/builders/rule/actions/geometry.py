@@ -30,7 +30,7 @@ def read(c: Clause, ctx) -> Intent | None:
             deg = abs(deg)
         elif re.search(r"\b(?:clockwise|to\s+the\s+right|right)\b", t):
             deg = -abs(deg)
-        obj = noun_phrase(_DIRECTION_WORDS.sub("", c.rest))
+        obj = noun_phrase(_DIRECTION_WORDS.sub("", " " + c.rest))
         target = obj if obj and not is_whole(obj) else None
         return Intent("geometry", c.raw, target, None, "res" if target else "none", {"op": "rotate", "degrees": deg})
     if c.group == "flip" and c.verb not in ("invert", "reflect"):
@@ -49,8 +49,8 @@ def read(c: Clause, ctx) -> Intent | None:
         focus = re.search(r"\bto\s+(?:focus|zoom)\s+(?:in\s+)?on\s+(?P<t>.+)$", c.full)
         if focus and not re.search(r"\b(?:around|on|to)\s+(?:the|a)\s", rest):
             rest = focus.group("t")
-        only = re.search(r"\bso\s+(?:that\s+)?(?:only|just)\s+(?P<t>.+?)\s+(?:remains?|is\s+(?:left|visible|in\s+it)|are\s+(?:left|"
-                         r"visible)|shows?|stays?)\b", c.full)
+        only = re.search(r"\bso\s+(?:that\s+)?(?:only|just)\s+(?P<t>.+?)\s+(?:remains?|(?:is|are)\s+(?:left|visible|in\s+it|in\s+the\s+"
+                         r"(?:frame|picture|shot|photo))|shows?|stays?)\b", c.full)
         if only:
             rest = only.group("t")
         m = re.match(r"(?:(?:the\s+)?(?:image|picture|photo)\s+|it\s+|this\s+)?(?:(?:to|around|on|in\s+on|onto|so\s+only)\s+)?"

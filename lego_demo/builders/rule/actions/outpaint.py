@@ -12,7 +12,7 @@ from . import Action
 
 _VERB = re.compile(
     r"^(?:zoom\s+out|make\s+(?:the\s+)?(?:image|picture|photo|canvas|frame|it|scene|view)\s+(?:\w+\s+)?(?:wider|taller|larger|"
-    r"bigger|longer|panoramic|square)|show\s+more\s+of|reveal\s+more|(?:add|make|give|create)\s+(?:me\s+)?(?:more|some|extra)\s+"
+    r"bigger|longer|panoramic|square|more\s+(?:wide|tall|big|large|long))|show\s+more\s+of|reveal\s+more|(?:add|make|give|create)\s+(?:me\s+)?(?:more|some|extra)\s+"
     r"(?:space|room|canvas|scenery|background|headroom)|(?:change|convert|turn|make|reframe)\s+(?:the\s+)?(?:image|picture|photo|"
     r"it|aspect(?:\s+ratio)?)\s+(?:to|into|in)?\s*(?:a\s+)?(?:\d{1,2}\s*[:/]\s*\d{1,2}|widescreen|panorama|panoramic)|"
     r"pull\s+back|go\s+wider|widen\s+the\s+(?:view|shot|frame))")

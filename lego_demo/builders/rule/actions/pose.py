@@ -16,6 +16,7 @@ _EXPR = "|".join(sorted(EXPRESSIONS, key=len, reverse=True))
 _POSE = "|".join(sorted((re.escape(p) for p in POSE_VERBS), key=len, reverse=True))
 _BODY = r"(?:hands?|arms?|legs?|head|eyes|eye|mouth|fists?|thumbs?|fingers?|knees?|feet|foot|tail|wings?|paws?|ears?|eyebrows?|lips)"
 _MAKE = re.compile(r"^(?:make|have|let|get|show)\s+(?P<s>.+?)\s+(?:to\s+)?(?:look\s+|appear\s+|seem\s+|be\s+|act\s+|start\s+)?"
+                   r"(?:(?:like|as\s+if)\s+(?:he|she|it|they)(?:'s|\s+is|\s+are|'re|\s+was|\s+were)?\s+)?"
                    r"(?:(?:more|very|a\s+bit|slightly|much|a\s+lot|super|really)\s+)*(?P<p>" + _EXPR + "|" + _POSE + r")\b(?P<rest>.*)$")
 _CHANGE = re.compile(r"^(?:change|alter|modify|adjust|switch|set|make|update)\s+(?P<obj>.+?)\s*(?:to|into|so\s+(?:that\s+)?|:|as)\s+"
                      r"(?P<val>.+)$")

@@ -18,7 +18,7 @@ _PATTERNS = tuple(re.compile(p) for p in (
     r"get\s+rid\s+of|take\s+(?:out|away|off)|crop\s+out|clean\s+(?:up|out|off|away)|clean|edit\s+out|photoshop\s+out|"
     r"retouch\s+out|paint\s+out|wipe\s+(?:out|away|off)|blot\s+out|zap|drop|kill|nuke|cut\s+away)\s+"
     r"(?:away\s+|off\s+|out\s+|up\s+)?(?P<t>.+?)(?:\s+(?:out|away|off))?$",
-    r"^take\s+(?P<t>.+?)\s+(?:out|away|off|down)(?:\s+(?:of|from|the)\s+.+)?$",
+    r"^take\s+(?P<t>.+?)\s+(?:out|away|off|down)(?:\s+(?:of|from|the|him|her|them|it)\b.*)?$",
     r"^(?:i\s+(?:don'?t|do\s+not)\s+want|without|lose)\s+(?P<t>.+?)(?:\s+(?:in|on)\s+(?:the|this)\s+(?:image|picture|photo))?$",
     r"^(?P<t>.+?)\s+(?:must\s+go|has\s+to\s+go|needs\s+to\s+go|is\s+not\s+needed|can\s+go)$",
 ))

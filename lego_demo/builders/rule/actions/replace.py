@@ -24,6 +24,8 @@ from . import Action, on_target
 
 _PATTERNS = tuple(re.compile(p) for p, _ in (
     (r"^substitute\s+(?P<b>.+?)\s+for\s+(?P<a>.+)$", False),
+    (r"^(?:replace|swap|exchange|switch|substitute|trade)\s+(?:out\s+)?(?P<a>.+\s+(?:held|worn|carried|owned|used|driven|"
+     r"ridden)\s+by\s+.+?)\s+(?:with|for|by)\s+(?P<b>(?:a|an|the|some|one)\s.+)$", False),
     (r"^(?:replace|swap|exchange|switch|substitute|trade)\s+(?:out\s+)?(?P<a>.+?)\s+(?:with|for|by|to|into|and\s+put|"
      r"and\s+use)\s+(?P<b>.+)$", False),
     (r"^(?:turn|change|transform|convert|morph|make|modify|alter|redraw|redo|reimagine)\s+(?P<a>.+?)\s+(?:into|in\s+to|"
@@ -121,7 +123,8 @@ def _redraw(c: Clause, attr: tuple[str, str], value: str) -> Intent | None:
     target = obj
     val = bare(value)
     if kind == "hairstyle":
-        target, phrase = f"{bare(obj)}'s hair", f"{val} hairstyle"
+        obj = {"him": "his", "her": "her", "them": "their", "me": "my", "us": "our"}.get(obj.strip(), f"{bare(obj)}'s")
+        target, phrase = f"{obj} hair", f"{val} hairstyle" if "cut" not in val else val
     elif name in _REDRAW:
         phrase = _REDRAW[name].format(obj=bare(obj), val=val)
     elif name in ("shape", "form"):

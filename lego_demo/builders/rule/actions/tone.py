@@ -8,7 +8,7 @@ import re
 from ....types import ValueType
 from ....workflow import Ref
 from ..clauses import Clause, Intent
-from ..phrases import PERCENT_RE, area, is_whole, noun_phrase
+from ..phrases import PERCENT_RE, area, has_style, is_whole, noun_phrase
 from ..planner import Missing, Writer
 from ..words import COLOR_WORDS
 from . import Action, on_target
@@ -42,6 +42,10 @@ def read(c: Clause, ctx) -> Intent | None:
     found = [k for k, p in KINDS.items() if re.search(r"\b(?:" + p + r")\b", t)]
     if not found or re.search(r"\btime\s+of\s+(?:the\s+)?day\b|\bweather\b|\bseason\b", t):
         return None
+    if re.search(r"\b(?:colou?r|shade|hue)\s+of\b|\bcolou?r\s+(?:to|into)\b", t):
+        return None  # "change the colour of the raincoat to a bright yellow": a recolour
+    if has_style(t) and re.search(r"\b(?:into|as|look\s+like|in\s+the\s+style\s+of)\b", t):
+        return None  # "turn it into a vibrant pop art poster": a style
     if c.group in ("remove", "replace", "add", "hide", "extract") and not re.search(r"\b(?:more|less|some|extra|a\s+bit\s+of)\b", t):
         return None
     if re.search(r"\b(?:bright|dark|light|deep|pale)[\s-]+(?:" + "|".join(COLOR_WORDS) + r")\b", t):
