@@ -29,8 +29,9 @@ STYLE = brick(
         "mask": Input("Mask", optional=True),
         "prompt": Input("Str", optional=True),
         "style": "Str",
-        "strength": Input("Float", optional=True, range=(0, 2), neutral=0, default=1, strength=True,
-                          doc="how strong the effect is: 1 (null) as rendered, 0.5 half-way from the photo, 2 exaggerated"),
+        "strength": Input("Float", optional=True, range=(0, 1.5), neutral=0, default=1, strength=True,
+                          doc="how strong the style is: 1 (null) as rendered, 0.5 half-way from the photo, 1.5 its "
+                              "changes half again as strong"),
     },
     outputs={"image": "Image"},
     constraint="The prompt comes from CMI-PRED's caption (it may be null for engines that do "

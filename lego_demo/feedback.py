@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 __all__ = ["Constraints", "parse_feedback", "describe", "stronger", "apply_strength"]
 
-STRENGTH_STEP = 1.5  # one "stronger" multiplies the distance from the neutral value by this
+STRENGTH_STEP = 2.0  # one "stronger" doubles the distance from the neutral value (a visible step), "weaker" halves it
 
 _NAME = r"([A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*)"
 _BAN_RE = re.compile(

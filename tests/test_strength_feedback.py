@@ -1,7 +1,7 @@
 """'stronger' / 'weaker' move every brick's strength input, and the result changes visibly.
 
 One mechanism: a brick marks its strength input (`Input(strength=True)`, with its neutral value
-and what null means); `feedback.apply_strength` moves it a step of x1.5 away from (or towards)
+and what null means); `feedback.apply_strength` moves it a step of x2 away from (or towards)
 neutral per "stronger" (or "weaker"). Measured on a real photo: the edit's size (mean absolute
 difference from the input over the edited region) must grow with "stronger" and shrink with
 "weaker" by several grey levels, and only the changed step runs again (the cache key follows).
@@ -87,7 +87,7 @@ def test_the_step_is_relative_to_neutral_and_stays_in_range():
     assert stronger(port, None, 4) == 1.0  # clamped to the declared range
     assert stronger(port, 0.2, 0) == 0.2
     signed = Input("Float", optional=True, range=(-1, 1), neutral=0, default=0, strength=True)
-    assert stronger(signed, -0.2, 1) == pytest.approx(-0.3)  # "darker" gets darker
+    assert stronger(signed, -0.2, 1) == pytest.approx(-0.2 * STRENGTH_STEP)  # "darker" gets darker
     assert stronger(signed, None, 1) is None  # an amount the plan leaves unchanged stays unchanged
     sized = Input("Float", optional=True, range=(1, 4096), neutral=1, strength=True,
                   default=lambda w, h: max(w, h) / 48)
