@@ -94,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--critic", default="offline", choices=CRITICS,
                    help="who judges each turn: measured offline checks, or the Builder's model (EditThinker)")
     p.add_argument("--out", required=True)
+
+    from .train.cli import add_arguments as add_train_arguments  # imports no torch/trl
+
+    add_train_arguments(sub.add_parser("train", help="train a model Builder: data, score, sft, grpo "
+                                       "(docs/TRAINING.md)"), parents=[common])
     return parser
 
 
@@ -313,7 +318,13 @@ def cmd_bench(args) -> int:
     return 0
 
 
-COMMANDS = {"bench": cmd_bench, "bricks": cmd_bricks, "validate": cmd_validate, "run": cmd_run, "plan": cmd_plan, "edit": cmd_edit}
+def cmd_train(args) -> int:
+    from .train.cli import main as train_main
+
+    return train_main(args)
+
+
+COMMANDS = {"train": cmd_train, "bench": cmd_bench, "bricks": cmd_bricks, "validate": cmd_validate, "run": cmd_run, "plan": cmd_plan, "edit": cmd_edit}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
