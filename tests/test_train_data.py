@@ -173,3 +173,24 @@ def test_score_data_plans_each_row_with_a_builder(data_200, capsys):
     assert all(s["terms"]["executable"] is None for s in scored)  # --no-execute
     plans = read_rows(data_200.with_name("train.heldout.rule-plans.jsonl"))
     assert all(p["completion"].startswith("<think>") for p in plans)
+
+
+def test_misread_plans_never_become_targets():
+    from lego_demo.builders.base import Plan
+    from lego_demo.train.data import Drawn, misread
+    from lego_demo.train.pictures import Picture
+    from lego_demo.workflow import parse_workflow
+
+    def plan(*steps):
+        pipeline = [{"step": i, "model": m, "input": {"image": "init[image]", **({"prompt": p} if p else {})},
+                     "output": {"image": f"step{i}[image]"}} for i, (m, p) in enumerate(steps, 1)]
+        return Plan("", workflow=parse_workflow({"process": "x", "pipeline": pipeline}).workflow)
+
+    extract = next(t for t in TEMPLATES if t.family == "extract")
+    drawn = Drawn(extract, Picture(Path("x.png")), "separate the blue circle from its background", {"blue circle"})
+    assert misread(drawn, plan(("RES", "blue circle"), ("EXTRACT", None))) is None
+    assert misread(drawn, plan(("RES", "the blue circle"), ("EXTRACT", None))) is None
+    assert "RES looks for" in misread(drawn, plan(("RES", "blue circle from its background"), ("EXTRACT", None)))
+    assert "without RES" in misread(drawn, plan(("SOS", None), ("EXTRACT", None)))
+    assert misread(drawn, plan(("SOS", None), ("EXTRACT", None)), banned=frozenset({"RES"})) is None
+    assert misread(drawn, plan(("RES", "main subject"), ("EXTRACT", None))) is None  # a generic target

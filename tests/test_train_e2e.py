@@ -90,3 +90,15 @@ def test_stages_refuse_data_without_their_rows(tmp_path, capsys):
     assert "stage 2 trains on rows with a target workflow" in capsys.readouterr().err
     assert main(["train", "sft", "--data", str(tmp_path / "missing.jsonl"), "--model", "x", "--out", "o"]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_qlora_step_on_a_4bit_base(tiny_qwen, tmp_path):
+    pytest.importorskip("bitsandbytes")
+    data = tmp_path / "train.jsonl"
+    assert main(["train", "data", "--n", "2", "--out", str(data), "--open-share", "0", "--seed", "2"]) == 0
+    out = tmp_path / "qlora"
+    assert main(["train", "sft", "--data", str(data), "--model", str(tiny_qwen), "--out", str(out), "--qlora",
+                 "--max-steps", "1", "--grad-accum", "1"]) == 0
+    record = json.loads((out / "lego_train.json").read_text())
+    assert record["settings"]["qlora"] and record["steps"] == 1
+    assert len(adapter_weights(out)) == 2 * 7 * 2

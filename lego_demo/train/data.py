@@ -55,6 +55,29 @@ class DataReport:
                 "families": dict(self.families.most_common()), "declined_examples": self.declined_examples[:10]}
 
 
+@dataclass
+class Drawn:
+    template: Template
+    picture: Picture
+    text: str
+    named: set[str]  # the things in the picture the instruction names (lower case)
+
+
+def misread(drawn: Drawn, plan, banned: frozenset[str] = frozenset()) -> str | None:
+    """Why a plan cannot be the target for this instruction, or None: it must use the bricks
+    its template is about (a recolour planned as a pose change is a misread) and segment (RES)
+    only what the instruction named ("separate the X from its background" must not look for
+    "X from its background")."""
+    missing = set(drawn.template.needs) - banned - {s.brick for s in plan.workflow.steps}
+    if missing:
+        return f"planned without {', '.join(sorted(missing))}"
+    for step in plan.workflow.steps:
+        prompt = str(step.inputs.get("prompt") or "").lower().removeprefix("the ")
+        if step.brick == "RES" and prompt not in drawn.named | GENERIC_TARGETS:
+            return f"RES looks for {prompt!r}"
+    return None
+
+
 class RowMaker:
     def __init__(self, registry: Registry, pictures: list[Picture], rng: random.Random, folder: Path,
                  heldout: bool = False, feedback_share: float = 0.15):
@@ -70,10 +93,9 @@ class RowMaker:
         self.report = DataReport()
         self._seen: set[str] = set()
         self._images: dict[Path, object] = {}
-        self._named: set[str] = set()  # the things the last drawn instruction names
 
     # -- one row --------------------------------------------------------------------------------
-    def _draw(self, templates: list[Template]) -> tuple[Template, Picture, str] | None:
+    def _draw(self, templates: list[Template]) -> Drawn | None:
         families = sorted({t.family for t in templates})
         family = self.rng.choice(families)  # families equally often, whatever their template counts
         template = self.rng.choice([t for t in templates if t.family == family])
@@ -87,81 +109,64 @@ class RowMaker:
         if text.lower() in self._seen:
             self.report.duplicates += 1
             return None
-        self._named = {values[k].lower() for k in PICTURE_SLOTS if k in values}
-        return template, picture, text
+        return Drawn(template, picture, text, {values[k].lower() for k in PICTURE_SLOTS if k in values})
 
-    def _row(self, template: Template, picture: Picture, text: str, mask: Path | None) -> dict:
-        return {"image": relative(picture.path, self.folder), "mask": relative(mask, self.folder) if mask else None,
-                "has_mask": mask is not None, "instruction": text, "feedback": [], "reasoning": None,
-                "workflow": None, "family": template.family, "template": template.text, "bricks": [],
-                "source": picture.source}
+    def _row(self, drawn: Drawn, mask: Path | None) -> dict:
+        return {"image": relative(drawn.picture.path, self.folder), "mask": relative(mask, self.folder) if mask else None,
+                "has_mask": mask is not None, "instruction": drawn.text, "feedback": [], "reasoning": None,
+                "workflow": None, "family": drawn.template.family, "template": drawn.template.text, "bricks": [],
+                "source": drawn.picture.source}
 
     def open_row(self) -> dict | None:
         drawn = self._draw(self.open_templates) if self.open_templates else None
         if drawn is None:
             return None
-        template, picture, text = drawn
-        self._seen.add(text.lower())
+        self._seen.add(drawn.text.lower())
         self.report.open_rows += 1
-        return self._row(template, picture, text, None)
+        return self._row(drawn, None)
 
     def target_row(self) -> dict | None:
         drawn = self._draw(self.target_templates)
         if drawn is None:
             return None
-        template, picture, text = drawn
-        mask = self.rng.choice(sorted(picture.masks.values())) if template.mask else None
-        image = self._image(picture.path)
-        request = PlanRequest(text, image=image, has_mask=mask is not None)
+        mask = self.rng.choice(sorted(drawn.picture.masks.values())) if drawn.template.mask else None
+        request = PlanRequest(drawn.text, image=self._image(drawn.picture.path), has_mask=mask is not None)
         plain = self.builder.plan(request)
-        if not self._fits(template, plain, text):
-            return None
+        if plain.workflow is None or plain.problems:
+            return self._drop("declined", drawn, plain.declined)
+        why = misread(drawn, plain)
+        if why:
+            return self._drop("misread", drawn, why)
         plan, feedback = plain, []
         if self.rng.random() < self.feedback_share:
-            plan, feedback = self._with_feedback(request, template, plain)
-        row = self._row(template, picture, text, mask)
+            plan, feedback = self._with_feedback(request, drawn, plain)
+        row = self._row(drawn, mask)
         row.update(feedback=feedback, reasoning=plan.reasoning, workflow=plan.workflow.to_json(),
                    bricks=[s.brick for s in plan.workflow.steps])
         problems = check_target(self.registry, row)  # the workflow as written, against the feedback
         if problems:  # the rule Builder validates its plans; a row that still fails is dropped, counted
-            self.report.invalid += 1
-            self.report.declined_examples.append(f"{text}: invalid target: {problems[0]}")
-            return None
-        self._seen.add(text.lower())
+            return self._drop("invalid", drawn, f"invalid target: {problems[0]}")
+        self._seen.add(drawn.text.lower())
         self.report.rows += 1
         self.report.with_feedback += bool(feedback)
         self.report.bricks.update(row["bricks"])
-        self.report.families[template.family] += 1
+        self.report.families[drawn.template.family] += 1
         return row
 
-    def _fits(self, template: Template, plan, text: str, banned: frozenset[str] = frozenset()) -> bool:
-        """A plan that exists and uses the bricks its template is about (a misread request, say a
-        recolour planned as a pose change, must not become a target)."""
-        if plan.workflow is None or plan.problems:
-            self.report.declined += 1
-            self.report.declined_examples.append(f"{text}: {plan.declined}")
-            return False
-        missing = set(template.needs) - banned - {s.brick for s in plan.workflow.steps}
-        if missing:
-            self.report.misread += 1
-            self.report.declined_examples.append(f"{text}: planned without {', '.join(sorted(missing))}")
-            return False
-        for step in plan.workflow.steps:  # segmentation must look for what the instruction named
-            prompt = str(step.inputs.get("prompt") or "").lower().removeprefix("the ")
-            if step.brick == "RES" and prompt not in self._named | GENERIC_TARGETS:
-                self.report.misread += 1
-                self.report.declined_examples.append(f"{text}: RES looks for {prompt!r}")
-                return False
-        return True
+    def _drop(self, counter: str, drawn: Drawn, why: str | None) -> None:
+        setattr(self.report, counter, getattr(self.report, counter) + 1)
+        self.report.declined_examples.append(f"{drawn.text}: {why}")
+        return None
 
-    def _with_feedback(self, request: PlanRequest, template: Template, plain):
-        """A feedback the rule Builder honours with a different plan, or the plain plan."""
+    def _with_feedback(self, request: PlanRequest, drawn: Drawn, plain):
+        """A feedback the rule Builder honours with a different, sound plan; else the plain plan."""
+        template = drawn.template
         bricks = [s.brick for s in plain.workflow.steps]
         options = []
         if "obj2" not in template.slots:  # one SOS cannot stand in for RES on two different objects
             options += [[self.rng.choice(BAN_PHRASES).format(brick=b)] for b in dict.fromkeys(bricks)]
-        if "RES" in bricks and "obj2" not in template.slots:
-            options.append([self.rng.choice(("use SOS instead", "try with SOS"))])
+            if "RES" in bricks:
+                options.append([self.rng.choice(("use SOS instead", "try with SOS"))])
         if template.family in STRENGTH_FAMILIES:
             options.append([self.rng.choice(STRENGTH_FEEDBACK)])
         if template.family in ("remove", "recolor"):
@@ -172,9 +177,8 @@ class RowMaker:
         for feedback in options:
             plan = self.builder.plan(request, feedback=feedback)
             banned = frozenset(self.builder.constraints(feedback).banned)
-            if plan.workflow is not None and not plan.problems and \
-                    plan.workflow.to_json()["pipeline"] != plain.workflow.to_json()["pipeline"] and \
-                    not set(template.needs) - banned - {s.brick for s in plan.workflow.steps}:
+            if plan.workflow is not None and not plan.problems and not misread(drawn, plan, banned) and \
+                    plan.workflow.to_json()["pipeline"] != plain.workflow.to_json()["pipeline"]:
                 return plan, feedback
         return plain, []
 
