@@ -102,3 +102,11 @@ def test_qlora_step_on_a_4bit_base(tiny_qwen, tmp_path):
     record = json.loads((out / "lego_train.json").read_text())
     assert record["settings"]["qlora"] and record["steps"] == 1
     assert len(adapter_weights(out)) == 2 * 7 * 2
+
+
+def test_a_missing_model_directory_is_named(tmp_path, capsys):
+    data = tmp_path / "train.jsonl"
+    assert main(["train", "data", "--n", "1", "--out", str(data), "--open-share", "0"]) == 0
+    assert main(["train", "sft", "--data", str(data), "--model", str(tmp_path / "no-such-model"),
+                 "--out", str(tmp_path / "o")]) == 2
+    assert "neither a directory nor a hub id" in capsys.readouterr().err

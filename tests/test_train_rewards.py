@@ -8,8 +8,7 @@ import json
 import pytest
 
 from lego_demo.cli import main
-from lego_demo.critics.offline import OfflineCritic
-from lego_demo.executor import Executor
+from lego_demo.editor import Editor
 from lego_demo.images import save_png
 from lego_demo.synthetic import make_scene
 from lego_demo.train.rewards import (
@@ -55,8 +54,13 @@ def scene():
 
 
 @pytest.fixture(scope="module")
-def rewarder(registry):
-    return Rewarder(registry, Executor(registry), OfflineCritic(registry))
+def editor(registry):
+    return Editor(registry)
+
+
+@pytest.fixture(scope="module")
+def rewarder(registry, editor):
+    return Rewarder(registry, editor, editor.critic)
 
 
 def sample(scene, text, feedback=(), target=None, image=True):
@@ -114,8 +118,8 @@ def test_feedback(registry, rewarder, scene):
     assert honoured({"process": "x"}, ["don't use RES"]) == 0.0  # unreadable: nothing honoured
 
 
-def test_critic(registry, scene):
-    with_critic = Rewarder(registry, Executor(registry), OfflineCritic(registry))
+def test_critic(registry, editor, scene):
+    with_critic = Rewarder(registry, editor, editor.critic)
     judged = with_critic.judge(sample(scene, answer(RECOLOUR)))
     assert judged.critique is not None
     assert critic_reward(judged, True) == pytest.approx(judged.critique.overall / 10)
@@ -129,7 +133,7 @@ def test_critic(registry, scene):
 
             raise CannotDo("the critic model's answer could not be read")
 
-    unsure = Rewarder(registry, Executor(registry), Unsure()).judge(sample(scene, answer(RECOLOUR)))
+    unsure = Rewarder(registry, editor, Unsure()).judge(sample(scene, answer(RECOLOUR)))
     assert critic_reward(unsure, True) is None and "could not be read" in unsure.critic_error
 
 
@@ -177,16 +181,16 @@ def test_valid_plan_beats_unknown_brick_unreadable_text_and_broken_ban(rewarder,
 # -- the TRL adapter ----------------------------------------------------------------------------
 def test_trl_functions_judge_each_completion_once(registry, scene, tmp_path):
     path = str(save_png(scene.image, tmp_path / "scene.png"))
-    executor = Executor(registry)
+    editor = Editor(registry)
     calls = []
-    real_run = executor.run
+    real_run = editor.run
 
     def counting_run(*args, **kwargs):
         calls.append(1)
         return real_run(*args, **kwargs)
 
-    executor.run = counting_run
-    rw = Rewarder(registry, executor, OfflineCritic(registry))
+    editor.run = counting_run
+    rw = Rewarder(registry, editor, editor.critic)
     functions, weights = rw.trl_functions(STAGE_WEIGHTS[3])
     assert [f.__name__ for f in functions] == ["format", "validity", "executable", "feedback", "critic", "length"]
     assert weights == [1.0, 1.0, 1.0, 1.0, 2.0, 1.0]

@@ -95,29 +95,27 @@ def _editor(args):
 
     return Editor.from_config(editor_config(
         args.config, args.engine, plugins=args.bricks, seed=args.seed, builder=getattr(args, "builder", None),
-        model=getattr(args, "model", None), quant=getattr(args, "quant", None), base_url=getattr(args, "base_url", None)))
+        model=getattr(args, "model", None), quant=getattr(args, "quant", None), base_url=getattr(args, "base_url", None),
+        critic="offline"))
 
 
 def _rewarder(args, editor, weights: dict[str, float], stage: int | None):
+    """Rewards that run workflows and judge edits through the Editor (its engines, step cache
+    and model manager): the offline critic, or a model critic over an OpenAI-compatible server."""
     from .rewards import LENGTH_BUDGET, Rewarder
 
     critic_name = args.critic or ("none" if stage == 2 else "offline")
-    if not weights.get("critic"):  # nobody reads the critic term: do not pay for it
-        critic_name = "none"
     critic = None
-    if critic_name == "offline" and not args.no_execute:
-        from ..critics.offline import OfflineCritic
-
-        critic = OfflineCritic(editor.registry)
-    elif critic_name == "model" and not args.no_execute:
+    if args.no_execute or not weights.get("critic"):  # nobody reads the critic term: do not pay for it
+        critic = None
+    elif critic_name == "offline":
+        critic = editor.critic
+    elif critic_name == "model":
         if not args.critic_model:
             raise BadInput("--critic model needs --critic-model NAME (and --critic-base-url or $OPENAI_BASE_URL)")
-        from ..builders.openai_builder import OpenAIBuilder
-        from ..critics.model import ModelCritic
-
-        critic = ModelCritic(OpenAIBuilder(editor.registry, model=args.critic_model, base_url=args.critic_base_url))
-    executor = None if args.no_execute else editor.executor
-    return Rewarder(editor.registry, executor, critic, length_budget=args.length_budget or LENGTH_BUDGET)
+        critic = editor.judge("openai", args.critic_model, args.critic_base_url)
+    return Rewarder(editor.registry, None if args.no_execute else editor, critic,
+                    length_budget=args.length_budget or LENGTH_BUDGET)
 
 
 def cmd_data(args) -> int:

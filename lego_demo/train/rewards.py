@@ -7,7 +7,7 @@ left out of the total):
               (<think>…</think>), 0.5 for a workflow without reasoning, 0 for unreadable text;
 - validity    1 / (1 + validator problems) — feedback bans are the next term's business;
 - executable  1 when the workflow runs on its image with the configured engines, 0 when it
-              cannot be run or a step fails (None without an image or an Executor);
+              cannot be run or a step fails (None without an image or a runner: `--no-execute`);
 - feedback    the share of the feedback's bans and requirements the workflow honours (None
               when the feedback has none);
 - critic      the critic's overall score / 10 of the edited image (offline checks, or a model
@@ -91,7 +91,7 @@ def validity_reward(judgement: Judgement) -> float:
 
 
 def executable_reward(judgement: Judgement, ran: bool) -> float | None:
-    """`ran`: whether a run was attempted for valid workflows (an image and an Executor)."""
+    """`ran`: whether a run was attempted for valid workflows (an image and a runner)."""
     if judgement.parsed is None or judgement.problems:
         return 0.0
     if not ran:
@@ -166,13 +166,14 @@ def parse_weights(text: str | None, base: Mapping[str, float]) -> dict[str, floa
 # -- judging once, scoring every term -----------------------------------------------------------
 class Rewarder:
     """Reads, validates, runs and critiques each completion once (cached), then scores terms.
-    `executor` runs workflows with the configured engines (None: no executable/critic terms);
-    `critic` judges the edit (None: no critic term)."""
+    `runner` runs workflows with the configured engines: the `Editor` (anything with
+    `run(workflow, image, mask) -> RunResult`; None: no executable/critic terms); `critic`
+    judges the edit (None: no critic term)."""
 
-    def __init__(self, registry: Registry, executor: Any = None, critic: Any = None,
+    def __init__(self, registry: Registry, runner: Any = None, critic: Any = None,
                  length_budget: int = LENGTH_BUDGET, cache_size: int = 512):
         self.registry = registry
-        self.executor = executor
+        self.runner = runner
         self.critic = critic
         self.length_budget = length_budget
         self.cache_size = cache_size
@@ -204,7 +205,7 @@ class Rewarder:
             return j
         j.workflow = checked.workflow
         try:
-            j.run = self.executor.run(j.workflow, sample.image, sample.mask if sample.has_mask else None)
+            j.run = self.runner.run(j.workflow, sample.image, sample.mask if sample.has_mask else None)
         except LegoError as exc:  # a step failed or cannot run here: not executable
             j.run_error = str(exc)
             return j
@@ -219,7 +220,7 @@ class Rewarder:
         return j
 
     def _can_run(self, sample: Sample) -> bool:
-        return (self.executor is not None and sample.image is not None
+        return (self.runner is not None and sample.image is not None
                 and (sample.mask is not None or not sample.has_mask))
 
     def terms(self, sample: Sample) -> dict[str, float | None]:
@@ -307,9 +308,8 @@ def plan_rows(editor: Any, data: str | Path, out: str | Path) -> dict:
 
     rows, declined = read_rows(data), 0
     for row in rows:
-        image = load_image(row["image"]) if row.get("image") else None
-        mask = load_mask(row["mask"], (image.shape[1], image.shape[0])) if row.get("mask") and image is not None else None
-        plan = editor.plan(row["instruction"], image, mask if row.get("has_mask") else None, feedback=row["feedback"])
+        mask = row.get("mask") if row.get("has_mask") else None
+        plan = editor.plan(row["instruction"], row.get("image"), mask, feedback=row["feedback"])
         if plan.workflow is None or plan.problems:
             declined += 1
             row["completion"], row["declined"] = "", plan.declined

@@ -93,6 +93,8 @@ def load_for_training(settings: TrainSettings) -> tuple[Any, Any, Any]:
     base = adapter_base(settings.model) or settings.model
     if Path(base).expanduser().is_dir():
         base = str(Path(base).expanduser().resolve())  # adapters then name their base wherever they are loaded
+    elif base.startswith(("/", ".", "~")) or base.count("/") != 1:
+        raise BadInput(f"model {base!r} is neither a directory nor a hub id (org/name)")
     device = _device()
     kwargs: dict[str, Any] = {"dtype": device["dtype"]}
     if settings.qlora:
