@@ -162,11 +162,12 @@ class RowMaker:
         """A feedback the rule Builder honours with a different, sound plan; else the plain plan."""
         template = drawn.template
         bricks = [s.brick for s in plain.workflow.steps]
-        options = []
-        if "obj2" not in template.slots:  # one SOS cannot stand in for RES on two different objects
-            options += [[self.rng.choice(BAN_PHRASES).format(brick=b)] for b in dict.fromkeys(bricks)]
-            if "RES" in bricks:
-                options.append([self.rng.choice(("use SOS instead", "try with SOS"))])
+        # SOS (the salient object) stands in for RES only where the named thing is the main subject
+        sos_fits = drawn.named <= {(drawn.picture.main or "").lower()}
+        options = [[self.rng.choice(BAN_PHRASES).format(brick=b)] for b in dict.fromkeys(bricks)
+                   if b != "RES" or sos_fits]
+        if "RES" in bricks and sos_fits:
+            options.append([self.rng.choice(("use SOS instead", "try with SOS"))])
         if template.family in STRENGTH_FAMILIES:
             options.append([self.rng.choice(STRENGTH_FEEDBACK)])
         if template.family in ("remove", "recolor"):

@@ -5,9 +5,10 @@ self-contained directory and every image is already at a training size:
 - synthetic scenes (`lego_demo.synthetic`): coloured shapes with exact masks, so templates can
   name them ("the red circle") and masked rows get the object's true mask;
 - the sample photos that ship with scikit-image and matplotlib, with their subjects named by
-  hand (people among them, for pose templates);
+  hand, the main subject first (people among them, for pose templates);
 - a user's folder of images; an optional `subjects.json` there ({"file.jpg": ["dog", "sofa"]})
-  names what is in each, otherwise only templates that name nothing in the image apply.
+  names what is in each (the main subject first), otherwise only templates that name nothing in
+  the image apply.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ PEOPLE_WORDS = {"person", "man", "woman", "boy", "girl", "child", "kid", "astron
 SCENE_COLOURS = ("red", "green", "blue", "yellow", "orange", "purple", "pink", "cyan", "white", "black", "brown")
 BACKGROUND_KINDS = ("stripes", "tiles", "checker", "gradient")
 
-# sample photos available offline: (loader, subjects); people first in each list where present
+# sample photos available offline: (loader, subjects); the main subject first
 SAMPLE_PHOTOS = {
     "astronaut": ("skimage:astronaut", ["woman", "helmet", "flag", "space shuttle model"]),
     "coffee": ("skimage:coffee", ["cup", "saucer", "spoon"]),
@@ -48,6 +49,12 @@ class Picture:
     colours: dict[str, str] = field(default_factory=dict)  # object -> its colour, where known
     masks: dict[str, Path] = field(default_factory=dict)  # object -> a file with its exact mask
     source: str = "scene"
+
+    @property
+    def main(self) -> str | None:
+        """The picture's main subject (listed first), where a salient-object mask (SOS) is the
+        named object; None for scenes of equal shapes."""
+        return self.objects[0] if self.source != "scene" and self.objects else None
 
     @property
     def people(self) -> list[str]:
