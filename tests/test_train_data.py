@@ -64,12 +64,18 @@ def test_heldout_rows_use_only_heldout_templates(data_200, registry):
 def test_feedback_rows_plan_differently_and_honour_it(data_200, registry):
     from lego_demo.feedback import parse_feedback
 
+    from lego_demo.train.pictures import SAMPLE_PHOTOS
+
     rows = [r for r in read_rows(data_200) if r["feedback"]]
     assert rows
     for r in rows:
         c = parse_feedback(r["feedback"], registry)
         used = set(r["bricks"])
         assert not c.banned & used and c.required <= used
+        if ("RES" in c.banned or "SOS" in c.required) and "{obj}" in r["template"]:
+            # SOS finds the salient object: only a photo's main subject may be targeted that way
+            main = next(subjects[0] for name, (_, subjects) in SAMPLE_PHOTOS.items() if f"photo-{name}." in r["image"])
+            assert main in r["instruction"], r
 
 
 def test_target_rows_use_the_bricks_their_template_is_about(data_200, registry):
@@ -194,3 +200,20 @@ def test_misread_plans_never_become_targets():
     assert "without RES" in misread(drawn, plan(("SOS", None), ("EXTRACT", None)))
     assert misread(drawn, plan(("SOS", None), ("EXTRACT", None)), banned=frozenset({"RES"})) is None
     assert misread(drawn, plan(("RES", "main subject"), ("EXTRACT", None))) is None  # a generic target
+
+
+def test_sos_never_stands_in_for_res_on_a_scene_of_equal_shapes(registry, tmp_path):
+    import random
+
+    from lego_demo.feedback import parse_feedback
+    from lego_demo.train.data import RowMaker
+    from lego_demo.train.pictures import synthetic_pictures
+
+    rng = random.Random(0)
+    maker = RowMaker(registry, synthetic_pictures(tmp_path, 6, 192, rng), rng, tmp_path, feedback_share=1.0)
+    rows = [row for row in (maker.target_row() for _ in range(80)) if row is not None]
+    with_feedback = [r for r in rows if r["feedback"]]
+    assert len(with_feedback) >= 10  # feedback of other kinds is still given
+    for r in with_feedback:
+        c = parse_feedback(r["feedback"], registry)
+        assert not ("{obj}" in r["template"] and ("RES" in c.banned or "SOS" in c.required)), r
