@@ -37,6 +37,9 @@ class EditorConfig:
     quant: str | None = None  # mllm: 4bit | 8bit | none (None: 4bit on CUDA, none on CPU)
     base_url: str | None = None  # openai: e.g. http://127.0.0.1:8000/v1 (else $OPENAI_BASE_URL)
     models_max_bytes: int | None = None  # model manager budget (None: free only on out-of-memory)
+    prompt_file: str | None = None  # mllm/openai: the release's system_prompt.txt (official profile)
+    critic_prompt_file: str | None = None  # model critic: EditThinker's prompt_template.txt
+    preload: bool = False  # load every configured model at start (ZeroGPU needs it)
 
 
 def make_builder(name: str, registry: Registry, config: EditorConfig | None = None,
@@ -49,13 +52,14 @@ def make_builder(name: str, registry: Registry, config: EditorConfig | None = No
     if name == "mllm":
         from .builders.mllm import DEFAULT_MODEL, MLLMBuilder
 
-        return MLLMBuilder(registry, model=config.model or DEFAULT_MODEL, quant=config.quant, manager=models)
+        return MLLMBuilder(registry, model=config.model or DEFAULT_MODEL, quant=config.quant, manager=models,
+                           prompt_file=config.prompt_file)
     if name == "openai":
         from .builders.openai_builder import OpenAIBuilder
 
         if not config.model:
             raise BadInput("the openai Builder needs --model NAME (the model the server serves)")
-        return OpenAIBuilder(registry, model=config.model, base_url=config.base_url)
+        return OpenAIBuilder(registry, model=config.model, base_url=config.base_url, prompt_file=config.prompt_file)
     raise BadInput(f"unknown builder {name!r}; available: {', '.join(BUILDERS)}")
 
 
@@ -90,7 +94,7 @@ def make_critic(name: str, editor: Editor):
             raise BadInput(f"the model critic needs a model Builder (--builder mllm or openai), not {builder.name!r}")
         from .critics.model import ModelCritic
 
-        return ModelCritic(builder)
+        return ModelCritic(builder, prompt_file=editor.config.critic_prompt_file)
     raise BadInput(f"unknown critic {name!r}; available: {', '.join(CRITICS)}")
 
 
@@ -115,7 +119,11 @@ class Editor:
         check_engine_settings(registry)
         models = ModelManager(max_bytes=config.models_max_bytes)  # loads nothing until a step needs it
         executor = Executor(registry, cache=StepCache(config.cache_bytes), seed=config.seed, models=models)
-        return cls(registry, executor=executor, config=config, models=models)
+        editor = cls(registry, executor=executor, config=config, models=models)
+        from .startup import start_models
+
+        start_models(editor)  # the configured models fit the GPU (else CannotDo with the numbers); preload
+        return editor
 
     @property
     def builder(self) -> Builder:
