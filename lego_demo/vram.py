@@ -135,8 +135,10 @@ def component_params(root: Path) -> dict[str, int]:
     if index.is_file():
         names = [k for k, v in json.loads(index.read_text(encoding="utf-8")).items()
                  if not k.startswith("_") and isinstance(v, list) and v and v[0] is not None]
-        return {n: folder_params(root / n) for n in names if (root / n).is_dir()}
-    return {"model": folder_params(root)}
+        counts = {n: folder_params(root / n) for n in names if (root / n).is_dir()}
+    else:
+        counts = {"model": folder_params(root)}
+    return {n: c for n, c in counts.items() if c}  # tokenizers, schedulers: no weights
 
 
 def local_dir(model: str) -> Path | None:
@@ -157,7 +159,7 @@ def params_of(model: str, family: str) -> tuple[dict[str, int], str]:
     """({component: parameters}, where the counts came from)."""
     root = local_dir(model)
     if root is not None:
-        counts = {k: v for k, v in component_params(root).items() if v}
+        counts = component_params(root)
         if counts:
             return counts, f"safetensors headers in {root}"
     known = KNOWN.get(model.strip().lower())

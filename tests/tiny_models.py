@@ -188,7 +188,12 @@ def flux_pipeline(out: Path, kind: str) -> Path:
     """kind "fill" (FluxFillPipeline, transformer in 384 / out 64) or "kontext"
     (FluxKontextPipeline, in 64), saved to `out` with save_pretrained."""
     import torch
-    from diffusers import FlowMatchEulerDiscreteScheduler, FluxFillPipeline, FluxKontextPipeline, FluxTransformer2DModel
+    from diffusers import (
+        FlowMatchEulerDiscreteScheduler,
+        FluxFillPipeline,
+        FluxKontextPipeline,
+        FluxTransformer2DModel,
+    )
     from transformers import T5Config, T5EncoderModel
 
     torch.manual_seed(0)
