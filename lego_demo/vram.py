@@ -12,9 +12,11 @@ Bytes = parameters × bytes per parameter of the load dtype (bf16/fp16 2, fp32 4
 KV cache) that grows with the image size. With CPU offload (diffusers) the peak is the largest
 component + working memory. These are estimates (docs/MODELS.md): measure on your card.
 
-`check_fit` sums the smallest footprint of every configured model per CUDA device (one copy
-per model key, as the `ModelManager` shares them) and refuses a combination that cannot fit
-in the free memory even with offload, with the numbers, before the first edit.
+`check_fit` sums, per CUDA device, what the configured models need at the same time (one copy
+per model key, as the `ModelManager` shares them): every model that stays on the GPU (VLMs,
+CLIPSeg, pipelines with offload = false) plus the peak of the largest pipeline allowed to
+offload (steps run one at a time, and an offloaded pipeline holds no GPU memory between
+calls). A combination that cannot fit even so is refused with the numbers before the first edit.
 """
 
 from __future__ import annotations
@@ -78,11 +80,10 @@ class Estimate:
     users: list[str] = field(default_factory=list)  # bricks / Builder using this copy
 
     @property
-    def minimum_bytes(self) -> int:
-        """The smallest footprint: with offload where it is allowed."""
-        if self.offload is False or self.offload_bytes is None:
-            return self.resident_bytes
-        return min(self.resident_bytes, self.offload_bytes)
+    def offloadable(self) -> bool:
+        """A pipeline that may run with CPU offload (offload = true or "auto"): idle, it holds
+        no GPU memory (diffusers moves every component back after a call); running, its peak."""
+        return self.offload is not False and self.offload_bytes is not None
 
     def to_json(self) -> dict:
         return {"gb": round(self.resident_bytes / GB, 1),
@@ -299,7 +300,8 @@ class Fit:
         for device, need in self.need.items():
             free = self.free.get(device)
             have = "no such GPU" if free is None else f"{free / GB:.1f} GB free"
-            out.append(f"{device}: needs ≈ {need / GB:.1f} GB at least (with offload where allowed), {have}")
+            out.append(f"{device}: needs ≈ {need / GB:.1f} GB at least (models that stay on the GPU + the "
+                       f"largest offloaded pipeline while it runs), {have}")
         return out
 
 
@@ -359,10 +361,12 @@ def check_fit(estimates: list[Estimate], gpus: dict[str, int] | None = None) -> 
     estimates = list(merged.values())
     gpus = detect_gpus() if gpus is None else gpus
     need: dict[str, int] = {}
-    for est in estimates:
-        if est.device.startswith("cuda"):
-            need[est.device] = need.get(est.device, CUDA_CONTEXT) + est.minimum_bytes
-    fit = Fit(estimates, gpus, need)
+    for device in {e.device for e in estimates if e.device.startswith("cuda")}:
+        here = [e for e in estimates if e.device == device]
+        resident = sum(e.resident_bytes for e in here if not e.offloadable)  # stay on the GPU
+        peak = max((e.offload_bytes for e in here if e.offloadable), default=0)  # one step runs at a time
+        need[device] = CUDA_CONTEXT + resident + peak
+    fit = Fit(estimates, gpus, dict(sorted(need.items())))
     short = [d for d, n in need.items() if n > gpus.get(d, 0)]
     if short:
         raise CannotDo("the configured models do not fit on " + ", ".join(short) + ":\n  " + "\n  ".join(fit.lines())
