@@ -246,7 +246,7 @@ def res_clipseg(ctx, image, prompt):
     # CLIP's text encoder takes at most max_position_embeddings (77) tokens: cut longer prompts
     inputs = processor(text=[prompt.strip()], images=[to_pil(image)], padding=True, truncation=True,
                        max_length=net.config.text_config.max_position_embeddings, return_tensors="pt")
-    logits = manager.call(key, clipseg_logits, dict(inputs), what=f"running {model}").float()
+    logits = manager.call(key, clipseg_logits, dict(inputs), what=f"running {model}", seconds=10).float()
     logits = logits.reshape(1, 1, *logits.shape[-2:])
     h, w = image.shape[:2]
     prob = torch.sigmoid(torch.nn.functional.interpolate(logits, size=(h, w), mode="bilinear", align_corners=False))

@@ -15,7 +15,6 @@ initialises CUDA (ZeroGPU refuses to start otherwise).
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -25,9 +24,10 @@ DEFAULT_SECONDS = 60
 
 def import_spaces_first() -> Any:
     """The `spaces` module if it is installed (imported now, before torch touches CUDA), else None."""
-    if importlib.util.find_spec("spaces") is None:
+    try:
+        return importlib.import_module("spaces")
+    except ImportError:
         return None
-    return importlib.import_module("spaces")
 
 
 def on_zero_gpu() -> bool:
@@ -47,7 +47,7 @@ class GPUSlot:
     @property
     def isolated(self) -> bool:
         """Calls run in another process (ZeroGPU): callbacks cannot cross, arguments must pickle."""
-        return on_zero_gpu() and importlib.util.find_spec("spaces") is not None
+        return on_zero_gpu() and import_spaces_first() is not None
 
     def __call__(self, key: Hashable, fn: Callable[..., Any], args: tuple, seconds: float | None = None) -> Any:
         if self._decorated is None:
