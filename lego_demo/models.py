@@ -159,7 +159,10 @@ def free_vram_bytes(device: str = "cuda") -> int | None:
     torch = sys.modules.get("torch")
     if torch is None or not device.startswith("cuda") or not torch.cuda.is_available():
         return None
-    free, _total = torch.cuda.mem_get_info()
+    try:
+        free, _total = torch.cuda.mem_get_info(device if ":" in device else None)
+    except Exception:  # CUDA cannot be queried here (ZeroGPU's main process)
+        return None
     return int(free)
 
 

@@ -306,12 +306,19 @@ class Fit:
 
 
 def detect_gpus() -> dict[str, int]:
-    """{"cuda:N": free bytes} for every visible CUDA device (imports torch)."""
+    """{"cuda:N": free bytes} for every visible CUDA device (imports torch). Where CUDA cannot
+    be queried yet (ZeroGPU's main process emulates one device), its total memory."""
     import torch
 
     if not torch.cuda.is_available():
         return {}
-    return {f"cuda:{i}": int(torch.cuda.mem_get_info(i)[0]) for i in range(torch.cuda.device_count())}
+    found = {}
+    for i in range(torch.cuda.device_count()):
+        try:
+            found[f"cuda:{i}"] = int(torch.cuda.mem_get_info(i)[0])
+        except Exception:  # no CUDA context may be made here (ZeroGPU)
+            found[f"cuda:{i}"] = int(torch.cuda.get_device_properties(i).total_memory)
+    return found
 
 
 def _resolve(device: str) -> str:

@@ -252,3 +252,17 @@ def test_quantized_pipeline_loads_with_its_device_current(monkeypatch):
                            1024, 16)
     diffusion.load_pipeline(FakePipeline, s)
     assert FakePipeline.loaded_on == 1 and entered == [1] and current["device"] == 0
+
+
+# -- layering: the model layer imports nothing above it ------------------------------------------
+def test_model_layer_imports_point_downward():
+    """diffusion.py used to import builders.mllm for VLM loading: the one upward import."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "lego_demo"
+    above = ("builders", "critics", "editor", "think", "cli", "ui", "startup", "bench")
+    for name in ("models.py", "gpu.py", "diffusion.py", "vlm.py", "vram.py"):
+        tree = ast.parse((root / name).read_text(encoding="utf-8"))
+        imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level]
+        upward = [m for m in imported if m.split(".")[0] in above]
+        assert not upward, f"{name} imports {upward}"

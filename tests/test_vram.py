@@ -31,6 +31,8 @@ def on_cuda(monkeypatch):
     import lego_demo.models as models
 
     monkeypatch.setattr(models, "pick_device", lambda requested=None: requested or "cuda:0")
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)  # "cuda" means cuda:0
 
 
 def flux_config(device="cuda:0", **fill) -> dict:
@@ -144,3 +146,30 @@ def test_bricks_json_and_tab_show_each_model_engines_estimate(capsys, monkeypatc
                                  engine_options={"FILL": {"model": FLUX_FILL, "quant": "4bit"}})
     row = next(line for line in bricks_markdown(registry).splitlines() if line.startswith("| **FILL**"))
     assert "GPU ≈ 1" in row and "with offload" in row
+
+
+def readme_space_configs() -> list[str]:
+    from pathlib import Path
+
+    text = Path(__file__).resolve().parents[1].joinpath("README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Deploy on a GPU Space"):text.index("## Adding a brick")]
+    return [block.split("```", 1)[0] for block in section.split("```toml\n")[1:]]
+
+
+@pytest.mark.parametrize("index,card_gb", [(0, 23.5), (1, 70)], ids=["24GB", "ZeroGPU"])
+def test_the_readme_space_configurations_fit_their_cards(on_cuda, tmp_path, index, card_gb):
+    from lego_demo.config import editor_config
+    from lego_demo.startup import builder_model
+
+    path = tmp_path / "lego.toml"
+    path.write_text(readme_space_configs()[index], encoding="utf-8")
+    config = editor_config(path)
+    for brick, same in (("FILL", ("INPAINT", "RCM", "CBG")), ("STYLE", ("ENV", "POSE"))):  # "the same" lines
+        for other in same:
+            config.engine_choice[other] = config.engine_choice[brick]
+            config.engine_options[other] = dict(config.engine_options[brick])
+    registry = Registry.discover(engine_choice=config.engine_choice, engine_options=config.engine_options)
+    fit = vram.check_fit(vram.configured_estimates(registry, builder_model(config), config.quant),
+                         gpus={"cuda:0": int(card_gb * GB)})
+    assert fit.need["cuda:0"] > card_gb * GB * 0.6  # not trivially small: the numbers mean something
+    assert config.preload == (index == 1)
