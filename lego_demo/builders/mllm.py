@@ -108,7 +108,7 @@ class MLLMBuilder:
 
     def _loaded(self) -> tuple[Any, Any]:
         settings = self.settings()
-        if not settings["cuda"] and settings["quant"] == "none" and CPU_NOTE not in self.notes:
+        if settings["device"] == "cpu" and settings["quant"] == "none" and CPU_NOTE not in self.notes:
             self.notes.append(CPU_NOTE)
             log.warning(CPU_NOTE)
         return self._manager().get(vlm_key(self.model, settings), lambda: load_mllm(self.model, **settings))
