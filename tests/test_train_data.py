@@ -63,7 +63,6 @@ def test_heldout_rows_use_only_heldout_templates(data_200, registry):
 
 def test_feedback_rows_plan_differently_and_honour_it(data_200, registry):
     from lego_demo.feedback import parse_feedback
-
     from lego_demo.train.pictures import SAMPLE_PHOTOS
 
     rows = [r for r in read_rows(data_200) if r["feedback"]]

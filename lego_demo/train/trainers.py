@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..builders.mllm import load_processor
 from ..errors import BadInput, CannotDo
 from ..images import load_image
 from ..registry import Registry
+from ..vlm import load_processor
 from .rows import completion_text, prompt_messages
 
 # LoRA on the language model's linear layers only: the vision tower keeps its weights
