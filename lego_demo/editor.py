@@ -18,6 +18,7 @@ from .errors import BadInput, Declined, InvalidWorkflow
 from .executor import Executor, RunResult, StepCache, StepEvent
 from .models import ModelManager
 from .registry import Registry
+from .slots import Slots
 from .types import ValueType
 from .validate import Validation, validate
 from .workflow import Parsed, Workflow, parse_workflow
@@ -37,6 +38,9 @@ class EditorConfig:
     quant: str | None = None  # mllm: 4bit | 8bit | none (None: 4bit on CUDA, none on CPU)
     base_url: str | None = None  # openai: e.g. http://127.0.0.1:8000/v1 (else $OPENAI_BASE_URL)
     models_max_bytes: int | None = None  # model manager budget (None: free only on out-of-memory)
+    model_calls_per_device: int = 1  # heavy model calls at once per device, across all sessions
+    ray: dict[str, Any] = field(default_factory=dict)  # lego.toml [ray]: address → call the deployments
+    ray_bricks: list[str] = field(default_factory=list)  # --engine BRICK=ray:ENGINE
 
 
 def make_builder(name: str, registry: Registry, config: EditorConfig | None = None,
@@ -113,8 +117,13 @@ class Editor:
             config.plugins, engine_choice=config.engine_choice, engine_options=config.engine_options
         )
         check_engine_settings(registry)
+        if config.ray.get("address") or config.ray_bricks:
+            from .ray_serve import place_on_ray
+
+            place_on_ray(registry, config)  # connects lazily, on the first call or availability check
         models = ModelManager(max_bytes=config.models_max_bytes)  # loads nothing until a step needs it
-        executor = Executor(registry, cache=StepCache(config.cache_bytes), seed=config.seed, models=models)
+        executor = Executor(registry, cache=StepCache(config.cache_bytes), seed=config.seed, models=models,
+                            slots=Slots(config.model_calls_per_device))
         return cls(registry, executor=executor, config=config, models=models)
 
     @property
