@@ -117,10 +117,20 @@ class EngineServer:
 
 
 # -- connecting -------------------------------------------------------------------------------------
+def ray_serve() -> tuple[Any, Any]:
+    """(ray, ray.serve), or CannotDo saying how to install them."""
+    try:
+        import ray
+        from ray import serve
+    except ImportError as exc:
+        raise CannotDo(f"Ray Serve is not installed or does not import ({exc}); "
+                       "pip install -r requirements-dev.txt (ray[serve]==2.60.0)") from None
+    return ray, serve
+
+
 def connect(address: str | None) -> None:
     """Join the Ray cluster at `address` (None: start a local one), once per process."""
-    import ray
-
+    ray, _ = ray_serve()
     if not ray.is_initialized():
         ray.init(address=address, ignore_reinit_error=True, logging_level="ERROR", log_to_driver=False,
                  runtime_env=_runtime_env())
@@ -142,13 +152,11 @@ def address_of(ray: Mapping[str, Any]) -> str:
 # -- serving ------------------------------------------------------------------------------------------
 def deploy(registry: Registry, ray_config: Mapping[str, Any], plugins: list[str], address: str | None) -> list[dict]:
     """Deploy every served engine (see `served_engines`); returns one row per deployment."""
-    import ray
-    from ray import serve
-
     served = served_engines(registry, ray_config)
     if not served:
         raise BadInput("nothing to serve: configure a model engine ([engines.FILL] engine = \"diffusers-inpaint\", "
                        "model = …) or add a [ray.BRICK] table for a classical one")
+    ray, serve = ray_serve()
     connect(address)
     serve.start(proxy_location="Disabled")  # called through handles only: no HTTP proxy
     gpus = float(ray.cluster_resources().get("GPU", 0))
@@ -168,8 +176,7 @@ def deploy(registry: Registry, ray_config: Mapping[str, Any], plugins: list[str]
 
 
 def undeploy(rows: list[dict]) -> None:
-    from ray import serve
-
+    _, serve = ray_serve()
     for row in rows:
         serve.delete(row["app"])
 
@@ -270,8 +277,7 @@ class RayPlacement:
 
     def _handle(self, key: tuple[str, str]) -> Any:
         if key not in self._handles:
-            from ray import serve
-
+            _, serve = ray_serve()
             connect(self.address)
             self._handles[key] = serve.get_deployment_handle("engine", app_name=self._app(key))
         return self._handles[key]
