@@ -103,6 +103,7 @@ class StepTrace:
     key: str
     inputs: dict[str, Any]
     outputs: dict[str, dict]
+    where: str = "here"  # "here", or where a placed engine ran (Registry.placements)
 
     def to_json(self) -> dict:
         return dict(vars(self))
@@ -300,6 +301,7 @@ class Executor:
             key=key,
             inputs={k: str(v) if isinstance(v, Ref) else _literal_json(v) for k, v in step.inputs.items()},
             outputs={k: summarize(v) for k, v in outputs.items()},
+            where=engine.where,
         )
 
     def _call(self, engine, ctx: RunContext, args: dict[str, Any]) -> Any:

@@ -1,17 +1,19 @@
-"""The project's own engines on Ray Serve: one deployment per configured engine, called by the
-app and the CLI instead of running here.
+"""The project's own engines on Ray Serve: deployments the app and the CLI call instead of
+running those engines here.
 
 Serving: `python -m lego_demo serve --ray [--config lego.toml]` deploys every brick whose
-configured engine is a model engine, plus every brick with a `[ray.BRICK]` table (its GPU
-share, replicas, autoscaling). Each deployment runs the very engine function the Executor
-would run here, with the step's RunContext (step, seed, needed outputs) and the served
-options, so results are the same pixels.
+configured engine is a model engine, plus every brick with a `[ray.BRICK]` table (GPU share,
+replicas, autoscaling). Bricks on the same engine and model share one deployment (FILL,
+INPAINT, RCM, CBG on one FLUX Fill: one copy of the model per replica). A replica runs the very
+engine function the Executor would run here, with the step's RunContext (step, seed, needed
+outputs) and the served options, so results are the same pixels.
 
-Calling: with `[ray] address` in lego.toml, the app and CLI place those same bricks on their
-deployments; `--engine BRICK=ray:ENGINE` places one brick. A placed engine keeps its name and
-version and reports the deployment's options, so step cache keys are the same as running
-locally. Ray queues the calls: a model deployment takes one request per replica at a time
-(max_ongoing_requests = 1), so each GPU runs one heavy call at once.
+Calling: with `[ray] address` in lego.toml, the app and CLI place those same bricks on the
+deployments; `--engine BRICK=ray:ENGINE` places one brick. The client finds the deployment by
+asking each which bricks it serves. A placed engine keeps its name and version and reports the
+deployment's options, so step cache keys are the same as running locally. Ray queues the calls:
+a model deployment takes one request per replica at a time (max_ongoing_requests = 1), so each
+GPU runs one heavy call at once.
 
 Payloads travel with Ray's own serialization inside the cluster: only deploy on a cluster
 you trust. Nothing here imports ray until a deployment is made or called.
@@ -41,8 +43,14 @@ ERRORS: dict[int, type[LegoError]] = {2: BadInput, 3: CannotDo}
 
 
 # -- what is served, and under which name ------------------------------------------------------------
-def app_name(prefix: str, brick: str, engine: str) -> str:
-    return f"{prefix}-{brick}-{engine}"
+@dataclasses.dataclass
+class Group:
+    """One deployment: an engine and model shared by one or more bricks (FILL, INPAINT, RCM and
+    CBG on one FLUX Fill model are one deployment, so a replica holds one copy of the model)."""
+
+    app: str
+    engine: str
+    bricks: dict[str, dict[str, Any]]  # brick -> its engine options
 
 
 def brick_tables(ray: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -66,12 +74,40 @@ def served_engines(registry: Registry, ray: Mapping[str, Any]) -> dict[str, str]
     return out
 
 
-def deployment_options(spec: BrickSpec, engine: Engine, table: Mapping[str, Any], gpus_in_cluster: float) -> dict:
+def deployment_groups(registry: Registry, ray: Mapping[str, Any]) -> list[Group]:
+    """The deployments: served bricks grouped by (engine, model); the first group of an engine
+    is app "{prefix}-{engine}", later ones (another model) "{prefix}-{engine}-2", …"""
+    prefix = str(ray.get("app", DEFAULT_APP_PREFIX))
+    by_key: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for brick, engine in served_engines(registry, ray).items():
+        options = dict(registry.engine_options.get(brick, {}))
+        by_key.setdefault((engine, str(options.get("model", ""))), {})[brick] = options
+    groups, count = [], {}
+    for (engine, _model), bricks in by_key.items():
+        count[engine] = count.get(engine, 0) + 1
+        suffix = "" if count[engine] == 1 else f"-{count[engine]}"
+        groups.append(Group(f"{prefix}-{engine}{suffix}", engine, bricks))
+    return groups
+
+
+def group_table(group: Group, tables: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The [ray.BRICK] settings of a group's bricks, merged; a conflict is named."""
+    merged: dict[str, Any] = {}
+    for brick in group.bricks:
+        for key, value in tables.get(brick, {}).items():
+            if key in merged and merged[key] != value:
+                raise BadInput(f"{', '.join(group.bricks)} share one Ray deployment ({group.engine}, same model) but "
+                               f"their [ray.*] tables disagree on {key}: give it once or the same value")
+            merged[key] = value
+    return merged
+
+
+def deployment_options(engine: Engine, table: Mapping[str, Any], gpus_in_cluster: float) -> dict:
     """Serve deployment options from [ray.BRICK]; model engines default to one request per
     replica and, on a cluster with GPUs, one GPU each."""
     unknown = sorted(set(table) - set(DEPLOYMENT_KEYS) - set(ACTOR_KEYS))
     if unknown:
-        raise BadInput(f"[ray.{spec.name}]: unknown key(s) {', '.join(unknown)}; known: "
+        raise BadInput(f"[ray.*] tables: unknown key(s) {', '.join(unknown)}; known: "
                        f"{', '.join(DEPLOYMENT_KEYS + ACTOR_KEYS)}")
     model = engine.kind == "model"
     actor = {"num_cpus": 1, "num_gpus": 1 if model and gpus_in_cluster >= 1 else 0}
@@ -85,34 +121,39 @@ def deployment_options(spec: BrickSpec, engine: Engine, table: Mapping[str, Any]
 
 # -- the deployment (a plain class: serve.deployment wraps it when deploying) -------------------------
 class EngineServer:
-    """One brick's engine in a Serve replica, with its own model manager (models load once)."""
+    """One engine in a Serve replica, for each brick it serves with that brick's options; one
+    model manager per replica, so bricks on the same model share one loaded copy."""
 
-    def __init__(self, brick: str, engine: str, options: dict[str, Any], plugins: list[str]):
+    def __init__(self, engine: str, bricks: dict[str, dict[str, Any]], plugins: list[str]):
         from .models import ModelManager
 
         registry = Registry.discover(plugins)
-        self.spec = registry.get(brick)
-        found = [e for e in self.spec.engines if e.name == engine]
-        if not found:
-            raise BadInput(f"brick {brick} has no engine {engine!r} here")
-        self.engine = found[0]
-        self.options = dict(options)
+        self.engines: dict[str, tuple[Engine, dict[str, Any]]] = {}
+        for brick, options in bricks.items():
+            spec = registry.get(brick)
+            found = [e for e in spec.engines if e.name == engine]
+            if not found:
+                raise BadInput(f"brick {brick} has no engine {engine!r} here")
+            self.engines[spec.name] = (found[0], dict(options))
+        self.engine = engine
         self.models = ModelManager()
 
     def describe(self) -> dict[str, Any]:
-        return {"brick": self.spec.name, "engine": self.engine.name, "version": self.engine.version,
-                "kind": self.engine.kind, "options": self.options,
-                "unavailable": self.engine.unavailable_reason(self.options)}
+        return {"engine": self.engine, "bricks": {
+            brick: {"version": e.version, "kind": e.kind, "options": options,
+                    "unavailable": e.unavailable_reason(options)}
+            for brick, (e, options) in self.engines.items()}}
 
     def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
+        engine, options = self.engines[request["brick"]]
         ctx = RunContext(step=int(request["step"]), seed=int(request["seed"]), needed=frozenset(request["needed"]),
-                         options=self.options, models=self.models)
+                         options=options, models=self.models)
         try:
-            return {"outputs": self.engine.run(ctx, **request["inputs"])}
+            return {"outputs": engine.run(ctx, **request["inputs"])}
         except LegoError as exc:
             return {"error": str(exc), "exit_code": exc.exit_code}
         except Exception as exc:  # the client names the step; the replica's log has the traceback
-            log.exception("engine %s of %s failed", self.engine.name, self.spec.name)
+            log.exception("engine %s of %s failed", self.engine, request["brick"])
             return {"error": f"{type(exc).__name__}: {exc}", "exit_code": 1}
 
 
@@ -151,27 +192,25 @@ def address_of(ray: Mapping[str, Any]) -> str:
 
 # -- serving ------------------------------------------------------------------------------------------
 def deploy(registry: Registry, ray_config: Mapping[str, Any], plugins: list[str], address: str | None) -> list[dict]:
-    """Deploy every served engine (see `served_engines`); returns one row per deployment."""
-    served = served_engines(registry, ray_config)
-    if not served:
+    """Deploy every group (see `deployment_groups`); returns one row per deployment."""
+    groups = deployment_groups(registry, ray_config)
+    if not groups:
         raise BadInput("nothing to serve: configure a model engine ([engines.FILL] engine = \"diffusers-inpaint\", "
                        "model = …) or add a [ray.BRICK] table for a classical one")
+    tables = brick_tables(ray_config)
     ray, serve = ray_serve()
     connect(address)
     serve.start(proxy_location="Disabled")  # called through handles only: no HTTP proxy
     gpus = float(ray.cluster_resources().get("GPU", 0))
-    tables = brick_tables(ray_config)
-    prefix = str(ray_config.get("app", DEFAULT_APP_PREFIX))
     rows = []
-    for brick, engine_name in served.items():
-        spec = registry.get(brick)
-        engine = next(e for e in spec.engines if e.name == engine_name)
-        options = deployment_options(spec, engine, tables.get(brick, {}), gpus)
-        name = app_name(prefix, brick, engine_name)
+    for group in groups:
+        spec = registry.get(next(iter(group.bricks)))
+        engine = next(e for e in spec.engines if e.name == group.engine)
+        options = deployment_options(engine, group_table(group, tables), gpus)
         app = serve.deployment(EngineServer).options(name="engine", **options).bind(
-            brick, engine_name, registry.engine_options.get(brick, {}), list(plugins))
-        serve.run(app, name=name, route_prefix=None, blocking=False)
-        rows.append({"brick": brick, "engine": engine_name, "app": name, **options})
+            group.engine, group.bricks, list(plugins))
+        serve.run(app, name=group.app, route_prefix=None, blocking=False)
+        rows.append({"app": group.app, "engine": group.engine, "bricks": list(group.bricks), **options})
     return rows
 
 
@@ -189,7 +228,7 @@ def serve_forever(registry: Registry, ray_config: Mapping[str, Any], plugins: li
     for row in rows:
         actor = row["ray_actor_options"]
         scale = row.get("autoscaling_config") or f"{row.get('num_replicas', 1)} replica(s)"
-        say(f"{row['brick']:<9} {row['engine']:<18} app {row['app']}: {scale}, {actor['num_gpus']} GPU, "
+        say(f"{row['app']}: {row['engine']} for {', '.join(row['bricks'])}; {scale}, {actor['num_gpus']} GPU, "
             f"{actor['num_cpus']} CPU, {row['max_ongoing_requests']} request(s) at once per replica")
     where = address or "a local Ray instance (clients: [ray] address = \"auto\")"
     say(f"serving on {where}; Ctrl-C stops and removes these deployments")
@@ -203,87 +242,93 @@ def serve_forever(registry: Registry, ray_config: Mapping[str, Any], plugins: li
 
 # -- calling ------------------------------------------------------------------------------------------
 class RayPlacement:
-    """Where placed bricks run: their Serve deployments. Registry.placements holds one of these
-    per placed brick (see Registry.engines_of / options_for)."""
+    """Where placed bricks run: the Serve deployments of this app prefix, found by asking each
+    which bricks it serves. Registry.placements holds this for each placed brick (see
+    Registry.engines_of / options_for)."""
 
     def __init__(self, address: str, prefix: str = DEFAULT_APP_PREFIX, retry_s: float = 10.0):
         self.address = address
         self.prefix = prefix
         self.retry_s = retry_s  # after a failed look-up, ask again at most this often
         self._lock = threading.Lock()
-        self._handles: dict[tuple[str, str], Any] = {}
-        self._described: dict[tuple[str, str], dict] = {}
-        self._failed: dict[tuple[str, str], tuple[float, str]] = {}
+        self._found: dict[tuple[str, str], tuple[Any, str, dict]] = {}  # (brick, engine) -> handle, app, brick info
+        self._failed: tuple[float, str] | None = None
 
     # Registry.placements protocol
     def engine(self, spec: BrickSpec, engine: Engine) -> Engine:
         return dataclasses.replace(
             engine, run=self._runner(spec.name, engine.name),
             check=lambda options: self.reason(spec.name, engine),
-            slot=lambda options: None)  # Ray queues: max_ongoing_requests per replica is the limit
+            slot=lambda options: None,  # Ray queues: max_ongoing_requests per replica is the limit
+            where=f"ray {self._found[(spec.name, engine.name)][1]}" if (spec.name, engine.name) in self._found
+            else "ray")
 
     def options(self, spec: BrickSpec, engine_name: str | None) -> dict[str, Any] | None:
-        described = self._described.get((spec.name, engine_name or ""))
-        return dict(described["options"]) if described else None
+        found = self._found.get((spec.name, engine_name or ""))
+        return dict(found[2]["options"]) if found else None
 
     # availability
     def reason(self, brick: str, engine: Engine) -> str | None:
-        key = (brick, engine.name)
         try:
-            described = self.describe(brick, engine.name)
+            _, app, info = self.find(brick, engine.name)
         except CannotDo as exc:
             return str(exc)
-        if described.get("unavailable"):
-            return f"the Ray deployment {self._app(key)} cannot run it: {described['unavailable']}"
-        if described["version"] != engine.version:
-            return (f"the Ray deployment {self._app(key)} runs version {described['version']} of engine "
-                    f"{engine.name}, this checkout has {engine.version}: redeploy with `serve --ray`")
+        if info.get("unavailable"):
+            return f"the Ray deployment {app} cannot run it: {info['unavailable']}"
+        if info["version"] != engine.version:
+            return (f"the Ray deployment {app} runs version {info['version']} of engine {engine.name}, this "
+                    f"checkout has {engine.version}: redeploy with `serve --ray`")
         return None
 
-    def describe(self, brick: str, engine: str) -> dict:
+    def find(self, brick: str, engine: str) -> tuple[Any, str, dict]:
+        """(handle, app name, what it says about this brick) of the deployment serving it."""
         key = (brick, engine)
         with self._lock:
-            if key in self._described:
-                return self._described[key]
-            failed = self._failed.get(key)
-            if failed and time.monotonic() - failed[0] < self.retry_s:
-                raise CannotDo(failed[1])
+            if key in self._found:
+                return self._found[key]
+            if self._failed and time.monotonic() - self._failed[0] < self.retry_s:
+                raise CannotDo(self._failed[1])
             try:
-                handle = self._handle(key)
-                described = handle.describe.remote().result(timeout_s=60)
+                self._discover()
             except Exception as exc:
-                reason = (f"no Ray Serve deployment {self._app(key)} reachable at {self.address} "
-                          f"({type(exc).__name__}: {_first_line(exc)}); start it with "
-                          "`python -m lego_demo serve --ray --config lego.toml`")
-                self._failed[key] = (time.monotonic(), reason)
+                reason = (f"no Ray cluster with Serve reachable at {self.address} ({type(exc).__name__}: "
+                          f"{_first_line(exc)}); start one with `python -m lego_demo serve --ray --config lego.toml`")
+                self._failed = (time.monotonic(), reason)
                 raise CannotDo(reason) from None
-            self._described[key] = described
-            return described
+            if key not in self._found:
+                reason = (f"no Ray Serve deployment of {self.prefix!r} at {self.address} serves {brick} with engine "
+                          f"{engine}; configure it in the lego.toml of `python -m lego_demo serve --ray` and redeploy")
+                self._failed = (time.monotonic(), reason)
+                raise CannotDo(reason)
+            self._failed = None
+            return self._found[key]
+
+    def _discover(self) -> None:
+        _, serve = ray_serve()
+        connect(self.address)
+        for app in serve.status().applications:
+            if not app.startswith(f"{self.prefix}-"):
+                continue
+            handle = serve.get_deployment_handle("engine", app_name=app)
+            described = handle.describe.remote().result(timeout_s=60)
+            for brick, info in described["bricks"].items():
+                self._found[(brick, described["engine"])] = (handle, app, info)
 
     # the call
     def _runner(self, brick: str, engine: str) -> Callable[..., dict]:
         def run(ctx: RunContext, **inputs: Any) -> dict:
-            request = {"step": ctx.step, "seed": ctx.seed, "needed": sorted(ctx.needed), "inputs": inputs}
+            handle, app, _ = self.find(brick, engine)
+            request = {"brick": brick, "step": ctx.step, "seed": ctx.seed, "needed": sorted(ctx.needed),
+                       "inputs": inputs}
             try:
-                answer = self._handle((brick, engine)).remote(request).result()
+                answer = handle.remote(request).result()
             except Exception as exc:
-                raise CannotDo(f"the Ray deployment {self._app((brick, engine))} failed: "
-                               f"{type(exc).__name__}: {_first_line(exc)}") from exc
+                raise CannotDo(f"the Ray deployment {app} failed: {type(exc).__name__}: {_first_line(exc)}") from exc
             if "error" in answer:
                 raise ERRORS.get(int(answer.get("exit_code", 1)), LegoError)(answer["error"])
             return answer["outputs"]
 
         return run
-
-    def _handle(self, key: tuple[str, str]) -> Any:
-        if key not in self._handles:
-            _, serve = ray_serve()
-            connect(self.address)
-            self._handles[key] = serve.get_deployment_handle("engine", app_name=self._app(key))
-        return self._handles[key]
-
-    def _app(self, key: tuple[str, str]) -> str:
-        return app_name(self.prefix, *key)
 
 
 def place_on_ray(registry: Registry, config: Any) -> None:

@@ -93,6 +93,7 @@ class Engine:
     version: str = "1"
     check: Callable[[Mapping[str, Any]], str | None] | None = None
     slot: Callable[[Mapping[str, Any]], tuple[str, int] | None] | None = None
+    where: str = "here"  # where it runs: "here", or a placement such as "ray lego-FILL-diffusers-inpaint"
 
     def unavailable_reason(self, options: Mapping[str, Any] | None = None) -> str | None:
         if self.check is None:

@@ -9,6 +9,9 @@ Script items (one per request; when the script is empty: ("solid", (0, 200, 0)))
   ("status", (code, message)) an OpenAI-style error body with this HTTP status
   ("raw", bytes)              this body as JSON content (malformed answers)
   ("sleep", (seconds, item))  wait, then answer with `item`
+
+`gpu_seconds` > 0 makes the server behave like one GPU: it renders one image at a time, each
+taking that long (requests queue at the server; `max_in_flight` counts them).
 """
 
 from __future__ import annotations
@@ -49,8 +52,10 @@ def read_multipart(content_type: str, body: bytes) -> dict[str, object]:
 
 
 class FakeImagesServer:
-    def __init__(self):
+    def __init__(self, gpu_seconds: float = 0.0):
         self.script: list[tuple[str, object]] = []
+        self.gpu_seconds = gpu_seconds
+        self._gpu = threading.Lock()
         self.requests: list[dict] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -78,6 +83,9 @@ class FakeImagesServer:
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 try:
+                    if server.gpu_seconds > 0:
+                        with server._gpu:
+                            time.sleep(server.gpu_seconds)
                     self._reply(item, fields)
                 finally:
                     with server._lock:

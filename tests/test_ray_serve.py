@@ -15,12 +15,12 @@ import pytest
 
 from lego_demo.editor import Editor, EditorConfig
 from lego_demo.errors import BadInput, CannotDo, StepError
-from lego_demo.ray_serve import deployment_options, served_engines
+from lego_demo.ray_serve import deployment_groups, deployment_options, group_table, served_engines
 from lego_demo.registry import Registry
 from lego_demo.workflow import parse_workflow
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-CHOICE = {"FILL": "diffusers-inpaint", "SOS": "saliency-grabcut"}
+CHOICE = {"FILL": "diffusers-inpaint", "INPAINT": "diffusers-inpaint", "SOS": "saliency-grabcut"}
 RAY_CONFIG = {"SOS": {"num_cpus": 0.5}, "FILL": {"num_cpus": 0.5}}
 WORKFLOW = parse_workflow(json.dumps({"process": "x", "pipeline": [
     {"step": 1, "model": "SOS", "input": {"image": "init[image]"}, "output": {"mask": "step1[mask]"}},
@@ -46,12 +46,14 @@ def options(tmp_path_factory):
     import tiny_models
 
     model = tiny_models.sd_pipeline(tmp_path_factory.mktemp("ray-models") / "sd-inpaint", "inpaint")
-    return {"FILL": {"model": str(model), "steps": 2, "size": 64}}
+    tiny = {"model": str(model), "steps": 2, "size": 64}
+    return {"FILL": tiny, "INPAINT": {**tiny, "prompt": "empty floor"}}
 
 
 @pytest.fixture(scope="module")
 def cluster(options):
-    """Both engines deployed on a local 2-CPU Ray instance (no HTTP proxy)."""
+    """Both engines deployed on a local 2-CPU Ray instance (no HTTP proxy); FILL and INPAINT
+    share the tiny model's deployment."""
     ray, serve = _import_serve()
     from lego_demo.ray_serve import deploy
 
@@ -73,7 +75,7 @@ def photo():
     return cv2.resize(data.chelsea(), (96, 64), interpolation=cv2.INTER_AREA)
 
 
-def placed_editor(seed: int = 0, bricks=("SOS", "FILL")) -> Editor:
+def placed_editor(seed: int = 0, bricks=("SOS", "FILL", "INPAINT")) -> Editor:
     """A client that knows no engine options: it learns them from the deployments."""
     return Editor.from_config(EditorConfig(engine_choice=dict(CHOICE), seed=seed, ray_bricks=list(bricks)))
 
@@ -83,7 +85,8 @@ def local_editor(options, seed: int = 0) -> Editor:
 
 
 def test_same_pixels_and_cache_keys_as_local(cluster, options, photo):
-    assert {row["app"] for row in cluster} == {"lego-SOS-saliency-grabcut", "lego-FILL-diffusers-inpaint"}
+    assert {row["app"]: row["bricks"] for row in cluster} == {"lego-saliency-grabcut": ["SOS"],
+                                                              "lego-diffusers-inpaint": ["FILL", "INPAINT"]}
     local = local_editor(options).run(WORKFLOW, photo)
     editor = placed_editor()
     status = {b["name"]: b["engines"] for b in editor.registry.to_json()}
@@ -92,6 +95,8 @@ def test_same_pixels_and_cache_keys_as_local(cluster, options, photo):
     assert np.array_equal(remote.results[0], local.results[0])
     assert [t.key for t in remote.trace] == [t.key for t in local.trace]
     assert [t.engine for t in remote.trace] == ["saliency-grabcut", "diffusers-inpaint"]
+    assert [t.where for t in remote.trace] == ["ray lego-saliency-grabcut", "ray lego-diffusers-inpaint"]
+    assert {t.where for t in local.trace} == {"here"}
     assert not np.array_equal(remote.results[0], photo)  # FILL really generated something
     again = editor.run(WORKFLOW, photo)  # the client's step cache serves a repeat
     assert again.cached == [1, 2]
@@ -118,7 +123,8 @@ def test_errors_keep_their_exit_codes(cluster, photo):
 def test_a_missing_deployment_is_unavailable_with_the_reason(cluster, photo):
     editor = Editor.from_config(EditorConfig(engine_choice={"POSE": "instruct"}, ray_bricks=["POSE"]))
     status = next(e for e in editor.registry.engine_status(editor.registry.get("POSE")) if e["name"] == "instruct")
-    assert not status["available"] and "lego-POSE-instruct" in status["reason"] and "serve --ray" in status["reason"]
+    assert not status["available"] and "serves POSE with engine instruct" in status["reason"]
+    assert "serve --ray" in status["reason"]
     wf = parse_workflow('{"process": "x", "pipeline": [{"step": 1, "model": "POSE", "input": {"image": "init[image]", '
                         '"prompt": "raise a paw"}, "output": {"image": "step1[image]"}}, '
                         '{"result": "[step1[image]]"}]}').workflow
@@ -136,21 +142,37 @@ def test_served_engines_are_model_engines_and_ray_tables():
         "FILL": "diffusers-inpaint", "RES": "grounding", "SOS": "saliency-grabcut", "STYLE": "instruct"}
 
 
+def test_bricks_on_one_engine_and_model_share_a_deployment():
+    choice = {"FILL": "diffusers-inpaint", "INPAINT": "diffusers-inpaint", "CBG": "diffusers-inpaint",
+              "STYLE": "instruct"}
+    options = {"FILL": {"model": "/m/flux-fill", "steps": 28}, "INPAINT": {"model": "/m/flux-fill", "prompt": "x"},
+               "CBG": {"model": "/m/sd-inpaint"}, "STYLE": {"model": "/m/kontext"}}
+    registry = Registry.discover(engine_choice=choice, engine_options=options)
+    groups = {g.app: g for g in deployment_groups(registry, {"app": "edit"})}
+    assert {app: sorted(g.bricks) for app, g in groups.items()} == {
+        "edit-diffusers-inpaint": ["CBG"], "edit-diffusers-inpaint-2": ["FILL", "INPAINT"], "edit-instruct": ["STYLE"]}
+    assert groups["edit-diffusers-inpaint-2"].bricks["INPAINT"] == {"model": "/m/flux-fill", "prompt": "x"}
+    both = groups["edit-diffusers-inpaint-2"]
+    assert group_table(both, {"FILL": {"num_gpus": 1}, "INPAINT": {"num_replicas": 2}}) == {"num_gpus": 1,
+                                                                                          "num_replicas": 2}
+    with pytest.raises(BadInput, match="disagree on num_gpus"):
+        group_table(both, {"FILL": {"num_gpus": 1}, "INPAINT": {"num_gpus": 0.5}})
+
+
 def test_deployment_options_from_lego_toml():
     registry = Registry.discover()
-    fill, res = registry.get("FILL"), registry.get("RES")
-    model = next(e for e in fill.engines if e.kind == "model")
-    classical = res.engines[0]
-    assert deployment_options(fill, model, {}, gpus_in_cluster=4) == {
+    model = next(e for e in registry.get("FILL").engines if e.kind == "model")
+    classical = registry.get("RES").engines[0]
+    assert deployment_options(model, {}, gpus_in_cluster=4) == {
         "max_ongoing_requests": 1, "ray_actor_options": {"num_cpus": 1, "num_gpus": 1}}
-    assert deployment_options(fill, model, {"num_gpus": 0.5, "autoscaling_config": {"min_replicas": 1,
-                                                                                     "max_replicas": 4}}, 0) == {
+    assert deployment_options(model, {"num_gpus": 0.5, "autoscaling_config": {"min_replicas": 1,
+                                                                               "max_replicas": 4}}, 0) == {
         "max_ongoing_requests": 1, "ray_actor_options": {"num_cpus": 1, "num_gpus": 0.5},
         "autoscaling_config": {"min_replicas": 1, "max_replicas": 4}}
-    assert deployment_options(res, classical, {"num_replicas": 3}, 4) == {
+    assert deployment_options(classical, {"num_replicas": 3}, 4) == {
         "max_ongoing_requests": 4, "ray_actor_options": {"num_cpus": 1, "num_gpus": 0}, "num_replicas": 3}
     with pytest.raises(BadInput, match="unknown key.*gpus"):
-        deployment_options(fill, model, {"gpus": 1}, 0)
+        deployment_options(model, {"gpus": 1}, 0)
 
 
 def test_serve_needs_ray_flag_and_something_to_serve(tmp_path):

@@ -127,3 +127,17 @@ def test_devices_are_separate_slots():
     assert slots.slot_for(type("C", (), {"slot": None, "kind": "classical"})(), {}) is None
     with pytest.raises(BadInput):
         Slots(model_calls_per_device=0)
+
+
+def test_app_events_share_one_queue_limit():
+    """Every event that plans or runs is in one concurrency group, so `--concurrency` bounds
+    edits across endpoints and sessions together (each event had its own limit before)."""
+    pytest.importorskip("gradio")
+    import app as app_module
+
+    demo, _ = app_module.create_app(app_module.build_parser().parse_args([]))
+    fns = list(demo.fns.values())
+    named = {f.api_name: f for f in fns if f.api_name in ("edit", "plan", "run_workflow", "think_edit")}
+    assert len(named) == 4 and {f.concurrency_id for f in named.values()} == {"edits"}
+    assert sum(f.concurrency_id == "edits" for f in fns) >= 9  # + plan & run, replan (×2 each), run workflow
+    assert demo._queue.default_concurrency_limit == 8
