@@ -6,6 +6,7 @@ Script items (one per request; when the script is empty: ("solid", (0, 200, 0)))
   ("solid", (r, g, b))        a PNG of that colour at the requested size, as b64_json
   ("solid_at", ((w, h), rgb)) the same at another size than requested
   ("url", (r, g, b))          the PNG as a data: URL in `url`
+  ("echo", None)              the image it was sent, unchanged (checks the geometry round trip)
   ("status", (code, message)) an OpenAI-style error body with this HTTP status
   ("raw", bytes)              this body as JSON content (malformed answers)
   ("sleep", (seconds, item))  wait, then answer with `item`
@@ -102,6 +103,9 @@ class FakeImagesServer:
                     return self._send(code, {"error": {"message": message, "type": "invalid_request_error"}})
                 if kind == "raw":
                     return self._send_bytes(200, value)
+                if kind == "echo":
+                    b64 = base64.b64encode(fields["image"]["bytes"]).decode()
+                    return self._send(200, {"created": 0, "data": [{"b64_json": b64}]})
                 size = tuple(int(v) for v in str(fields.get("size", "64x64")).split("x"))
                 if kind == "solid_at":
                     size, value = value

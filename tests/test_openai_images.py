@@ -161,6 +161,24 @@ def test_answer_at_another_size_or_as_url_maps_back(server, photo, mask):
         assert (out[mask] == colour).all()
 
 
+@pytest.mark.parametrize("name,sizes", [("rocket", None), ("astronaut", None), ("coffee", "any")])
+def test_round_trip_puts_every_pixel_back_in_place(server, name, sizes):
+    """A server that answers with the image it was sent: the result must be the input again
+    (up to resampling), for portrait, square and landscape photos: no shift, no stretch."""
+    from skimage import data
+
+    photo = getattr(data, name)()
+    registry = registry_for(server, ["ENV=openai-images:m"], {"sizes": sizes} if sizes else {})
+    server.script = [("echo", None)]
+    out = Executor(registry).run(one_step("ENV", {"image": "init[image]", "prompt": "make it snowy"}), photo).results[0]
+    assert out.shape == photo.shape
+    err = (out.astype(float) - photo) ** 2
+    assert 10 * np.log10(255 ** 2 / max(err.mean(), 1e-9)) > 30  # PSNR in dB
+    # a one-pixel shift would cost far more than resampling does
+    shifted = (np.roll(photo, 1, axis=1).astype(float) - photo) ** 2
+    assert err.mean() < 0.5 * shifted.mean()
+
+
 def test_any_size_server_gets_the_image_size(server, photo, mask):
     registry = registry_for(server, ["FILL=openai-images:m"], {"sizes": "any", "max_side": 96})
     Executor(registry).run(FILL, photo, mask)
@@ -273,3 +291,18 @@ def test_bad_size_option_is_bad_input(server, photo, mask):
     with pytest.raises(Exception, match="must look like 1024x768") as info:
         Executor(registry).run(FILL, photo, mask)
     assert isinstance(info.value.cause, BadInput) and not server.requests
+
+
+def test_images_table_defaults_and_the_seed(server, photo):
+    """[images] model/quality/seed are defaults for every brick on the engine; seed = true sends
+    the step's seed (the same run seed and step give the same seed)."""
+    config = {"images": {"model": "editor-1", "quality": "high", "seed": True},
+              "engines": {"ENV": {"engine": "openai-images"}}}
+    choice, options = engine_settings(config, [], server.url)
+    registry = Registry.discover(engine_choice=choice, engine_options=options)
+    wf = one_step("ENV", {"image": "init[image]", "prompt": "make it snowy"})
+    for seed in (3, 3, 4):
+        Executor(registry, seed=seed).run(wf, photo)
+    sent = [q["fields"] for q in server.requests]
+    assert [f["model"] for f in sent] == ["editor-1"] * 3 and sent[0]["quality"] == "high"
+    assert sent[0]["seed"] == sent[1]["seed"] != sent[2]["seed"]
