@@ -11,9 +11,9 @@ outputs) and the served options, so results are the same pixels.
 Calling: with `[ray] address` in lego.toml, the app and CLI place those same bricks on the
 deployments; `--engine BRICK=ray:ENGINE` places one brick. The client finds the deployment by
 asking each which bricks it serves. A placed engine keeps its name and version and reports the
-deployment's options, so step cache keys are the same as running locally. Ray queues the calls:
-a model deployment takes one request per replica at a time (max_ongoing_requests = 1), so each
-GPU runs one heavy call at once.
+deployment's options, so step cache keys are the same as running locally. Ray routes and queues
+the calls; inside a replica the Executor's rule holds (lego_demo/slots.py): one model call at a
+time on its device, so each GPU runs one heavy call at once.
 
 Payloads travel with Ray's own serialization inside the cluster: only deploy on a cluster
 you trust. Nothing here imports ray until a deployment is made or called.
@@ -31,6 +31,7 @@ from typing import Any
 
 from .errors import BadInput, CannotDo, LegoError
 from .registry import Registry
+from .slots import Slots
 from .spec import BrickSpec, Engine, RunContext
 
 log = logging.getLogger(__name__)
@@ -103,8 +104,8 @@ def group_table(group: Group, tables: Mapping[str, Mapping[str, Any]]) -> dict[s
 
 
 def deployment_options(engine: Engine, table: Mapping[str, Any], gpus_in_cluster: float) -> dict:
-    """Serve deployment options from [ray.BRICK]; model engines default to one request per
-    replica and, on a cluster with GPUs, one GPU each."""
+    """Serve deployment options from [ray.BRICK]; model engines default to one GPU per replica
+    on a cluster with GPUs."""
     unknown = sorted(set(table) - set(DEPLOYMENT_KEYS) - set(ACTOR_KEYS))
     if unknown:
         raise BadInput(f"[ray.*] tables: unknown key(s) {', '.join(unknown)}; known: "
@@ -112,7 +113,9 @@ def deployment_options(engine: Engine, table: Mapping[str, Any], gpus_in_cluster
     model = engine.kind == "model"
     actor = {"num_cpus": 1, "num_gpus": 1 if model and gpus_in_cluster >= 1 else 0}
     actor.update({k: table[k] for k in ACTOR_KEYS if k in table})
-    options: dict[str, Any] = {"max_ongoing_requests": 1 if model else 4, "ray_actor_options": actor}
+    # a model replica takes 2 requests: one runs on its device (the replica's slot), one waits
+    # there, and a client's look-up (describe) never queues behind a model call
+    options: dict[str, Any] = {"max_ongoing_requests": 2 if model else 4, "ray_actor_options": actor}
     options.update({k: table[k] for k in DEPLOYMENT_KEYS if k in table})
     if "autoscaling_config" in options:
         options.pop("num_replicas", None)
@@ -137,6 +140,7 @@ class EngineServer:
             self.engines[spec.name] = (found[0], dict(options))
         self.engine = engine
         self.models = ModelManager()
+        self.slots = Slots()  # as in the Executor: one model call at a time on the replica's device
 
     def describe(self) -> dict[str, Any]:
         return {"engine": self.engine, "bricks": {
@@ -148,6 +152,9 @@ class EngineServer:
         engine, options = self.engines[request["brick"]]
         ctx = RunContext(step=int(request["step"]), seed=int(request["seed"]), needed=frozenset(request["needed"]),
                          options=options, models=self.models)
+        slot = self.slots.slot_for(engine, options)
+        if slot is not None:
+            self.slots.acquire(*slot)
         try:
             return {"outputs": engine.run(ctx, **request["inputs"])}
         except LegoError as exc:
@@ -155,6 +162,9 @@ class EngineServer:
         except Exception as exc:  # the client names the step; the replica's log has the traceback
             log.exception("engine %s of %s failed", self.engine, request["brick"])
             return {"error": f"{type(exc).__name__}: {exc}", "exit_code": 1}
+        finally:
+            if slot is not None:
+                self.slots.release(slot[0])
 
 
 # -- connecting -------------------------------------------------------------------------------------
@@ -259,7 +269,7 @@ class RayPlacement:
         return dataclasses.replace(
             engine, run=self._runner(spec.name, engine.name),
             check=lambda options: self.reason(spec.name, engine),
-            slot=lambda options: None,  # Ray queues: max_ongoing_requests per replica is the limit
+            slot=lambda options: None,  # Ray queues; each replica holds its own device slot
             where=f"ray {self._found[(spec.name, engine.name)][1]}" if (spec.name, engine.name) in self._found
             else "ray")
 

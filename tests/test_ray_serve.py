@@ -164,10 +164,10 @@ def test_deployment_options_from_lego_toml():
     model = next(e for e in registry.get("FILL").engines if e.kind == "model")
     classical = registry.get("RES").engines[0]
     assert deployment_options(model, {}, gpus_in_cluster=4) == {
-        "max_ongoing_requests": 1, "ray_actor_options": {"num_cpus": 1, "num_gpus": 1}}
+        "max_ongoing_requests": 2, "ray_actor_options": {"num_cpus": 1, "num_gpus": 1}}
     assert deployment_options(model, {"num_gpus": 0.5, "autoscaling_config": {"min_replicas": 1,
                                                                                "max_replicas": 4}}, 0) == {
-        "max_ongoing_requests": 1, "ray_actor_options": {"num_cpus": 1, "num_gpus": 0.5},
+        "max_ongoing_requests": 2, "ray_actor_options": {"num_cpus": 1, "num_gpus": 0.5},
         "autoscaling_config": {"min_replicas": 1, "max_replicas": 4}}
     assert deployment_options(classical, {"num_replicas": 3}, 4) == {
         "max_ongoing_requests": 4, "ray_actor_options": {"num_cpus": 1, "num_gpus": 0}, "num_replicas": 3}
