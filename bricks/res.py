@@ -9,7 +9,7 @@ import numpy as np
 
 from lego_demo import grounding as g
 from lego_demo.diffusion import TRANSFORMERS, model_check
-from lego_demo.errors import BadInput, CannotDo
+from lego_demo.errors import BadInput, CannotDo, NotFound
 from lego_demo.imaging import checkerboard_cutout
 from lego_demo.spec import brick
 
@@ -157,7 +157,7 @@ def ground(image: np.ndarray, prompt: str) -> np.ndarray:
         for cat in q.categories:
             found = _category_mask(facts, cat)
             if not found:
-                raise CannotDo(f"RES (offline) found no {cat} in the image for {what!r}")
+                raise NotFound(f"RES (offline) found no {cat} in the image for {what!r}")
             masks.extend(found)
         regions = [g.Region.of(m) for m in masks if m.any()]
         if q.colours:
@@ -176,7 +176,7 @@ def ground(image: np.ndarray, prompt: str) -> np.ndarray:
     if q.shapes:
         regions = [r for r in regions if _shape_ok(r.shape, q.shapes)]
     if not regions:
-        raise CannotDo(f"RES (offline) found nothing matching {what!r} in the image")
+        raise NotFound(f"RES (offline) found nothing matching {what!r} in the image")
     # background fragments that pass the filters are cut by the frame, or much smaller
     if not q.categories:
         inside = [r for r in regions if not g.touches_frame(r)]
@@ -266,6 +266,6 @@ def res_clipseg(ctx, image, prompt):
     threshold = float(ctx.options.get("threshold", 0.4))
     mask = prob > threshold
     if not mask.any():
-        raise CannotDo(f"RES (CLIPSeg) found nothing matching {prompt.strip()!r} "
+        raise NotFound(f"RES (CLIPSeg) found nothing matching {prompt.strip()!r} "
                        f"(best score {prob.max():.2f} < threshold {threshold:g})")
     return {"mask": mask, "image": checkerboard_cutout(image, mask)}

@@ -1,6 +1,7 @@
 """Configuration: a `lego.toml` (path from --config or $LEGO_CONFIG) plus CLI overrides.
 
     builder = "rule"            # rule | mllm | openai (with model / quant / base_url)
+    critic = "offline"          # Think-while-Edit judge: offline | model (the Builder's model)
     seed = 0
     cache_mb = 512              # step cache size
     bricks = ["plugins/my_brick.py"]
@@ -125,7 +126,7 @@ def ray_bricks(flags: list[str]) -> list[str]:
 def editor_config(path: str | Path | None = None, engine_flags: list[str] | None = None, plugins: list[str] | None = None,
                   cache_mb: float | None = None, images_base_url: str | None = None, **given: Any):
     """The EditorConfig for a CLI or app start: a flag that was given (not None) wins over the
-    config file, which wins over the defaults. `given`: builder, seed, model, quant, base_url."""
+    config file, which wins over the defaults. `given`: builder, critic, seed, model, quant, base_url."""
     from .editor import EditorConfig
 
     data = load_config(path)
@@ -140,6 +141,7 @@ def editor_config(path: str | Path | None = None, engine_flags: list[str] | None
     return EditorConfig(
         plugins=list(plugins or []) + list(data.get("bricks", [])),
         builder=pick("builder", "rule"),
+        critic=pick("critic", "offline"),
         seed=int(pick("seed", 0)),
         engine_choice=choice,
         engine_options=options,

@@ -77,18 +77,30 @@ def test_openai_backend_sends_both_images(registry):
 
 
 def test_loop_uses_the_refined_instruction(registry):
+    from lego_demo.builders.base import Plan
     from lego_demo.critics.base import Critique
+    from lego_demo.editor import Inputs
     from lego_demo.think import think_while_edit
+    from lego_demo.workflow import parse_workflow
 
     class Editor:
         instructions = []
 
-        def edit(self, instruction, image, mask, feedback=(), previous=None, on_progress=None):
-            self.instructions.append(instruction)
+        class builder:
+            name = "scripted"
 
+        def plan(self, instruction, inputs, feedback=(), previous=None, on_text=None):
+            self.instructions.append(instruction)
+            # a different plan per instruction (the refined one names the left cup)
+            wf = parse_workflow({"process": instruction, "pipeline": [
+                {"step": 1, "model": "RES", "input": {"image": "init[image]", "prompt": instruction},
+                 "output": {"mask": "step1[mask]"}}, {"result": "[step1[mask]]"}]}).workflow
+            return Plan(reasoning="r", workflow=wf)
+
+        def run(self, workflow, inputs, on_progress=None):
             class Run:
                 results, executed, cached = [EDITED], [1], []
-            return None, Run()
+            return Run()
 
     class Critic:
         name = "m"
@@ -99,5 +111,5 @@ def test_loop_uses_the_refined_instruction(registry):
             return Critique(s, q, "r", r)
 
     editor = Editor()
-    out = think_while_edit(editor, Critic(), "remove the cup", SRC, max_turns=3)
+    out = think_while_edit(editor, Critic(), "remove the cup", Inputs(SRC), max_turns=3)
     assert editor.instructions == ["remove the cup", "remove the red cup on the left"] and out.best == 1

@@ -201,7 +201,7 @@ def think_status(run: ThinkRun, turn: Turn) -> str:
 
 
 def trace_json(run: RunResult) -> str:
-    return json.dumps(run.trace_json(), indent=2, ensure_ascii=False, default=str)
+    return json.dumps(run.trace_json(), indent=2, ensure_ascii=False)
 
 
 # -- the Bricks tab -----------------------------------------------------------------------------
