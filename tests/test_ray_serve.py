@@ -116,7 +116,7 @@ def test_errors_keep_their_exit_codes(cluster, photo):
     text["pipeline"][-1] = {"result": "[step2[image]]"}
     wf = parse_workflow(json.dumps(text)).workflow
     with pytest.raises(StepError, match="the mask is empty") as info:
-        placed_editor(bricks=("FILL",)).run(wf, photo, empty)
+        placed_editor(bricks=("FILL",)).executor.run(wf, photo, empty)  # the replica's check_mask
     assert isinstance(info.value.cause, BadInput) and info.value.exit_code == 2
 
 
