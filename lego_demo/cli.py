@@ -43,6 +43,9 @@ def _model_options(p: argparse.ArgumentParser) -> None:
                    help="mllm quantization (default: 4bit on a CUDA GPU, none on CPU)")
     p.add_argument("--base-url", metavar="URL",
                    help="openai: server URL, e.g. http://127.0.0.1:8000/v1 (default $OPENAI_BASE_URL)")
+    p.add_argument("--prompt-file", metavar="FILE",
+                   help="mllm/openai: the official Lego-Edit system_prompt.txt; the Builder then talks as the "
+                   "release's demo does (448-px image, 4096 tokens; docs/BUILDERS.md)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Think-while-Edit: at most N turns of critique and refinement (1 = edit once)")
     p.add_argument("--critic", default=None, choices=CRITICS,
                    help="who judges each turn: measured offline checks, or the Builder's model (EditThinker); default: offline or the config file's")
+    p.add_argument("--critic-prompt-file", metavar="FILE",
+                   help="--critic model: EditThinker's prompt_template.txt (its released format)")
     p.add_argument("--out", required=True)
     return parser
 
@@ -111,7 +116,8 @@ def _editor(args) -> Editor:
         images_base_url=getattr(args, "images_base_url", None),
         builder=getattr(args, "builder", None), critic=getattr(args, "critic", None),
         model=getattr(args, "model", None), quant=getattr(args, "quant", None),
-        base_url=getattr(args, "base_url", None),
+        base_url=getattr(args, "base_url", None), prompt_file=getattr(args, "prompt_file", None),
+        critic_prompt_file=getattr(args, "critic_prompt_file", None),
     ))
 
 

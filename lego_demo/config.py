@@ -2,6 +2,9 @@
 
     builder = "rule"            # rule | mllm | openai (with model / quant / base_url)
     critic = "offline"          # Think-while-Edit judge: offline | model (the Builder's model)
+    prompt_file = "system_prompt.txt"   # mllm/openai: the official release's prompt (docs/BUILDERS.md)
+    critic_prompt_file = "prompt_template.txt"  # --critic model: EditThinker's template
+    preload = false             # load every configured model at start (ZeroGPU Spaces need it)
     seed = 0
     cache_mb = 512              # step cache size
     bricks = ["plugins/my_brick.py"]
@@ -126,7 +129,8 @@ def ray_bricks(flags: list[str]) -> list[str]:
 def editor_config(path: str | Path | None = None, engine_flags: list[str] | None = None, plugins: list[str] | None = None,
                   cache_mb: float | None = None, images_base_url: str | None = None, **given: Any):
     """The EditorConfig for a CLI or app start: a flag that was given (not None) wins over the
-    config file, which wins over the defaults. `given`: builder, critic, seed, model, quant, base_url."""
+    config file, which wins over the defaults. `given`: builder, critic, seed, model, quant, base_url,
+    prompt_file, critic_prompt_file."""
     from .editor import EditorConfig
 
     data = load_config(path)
@@ -149,6 +153,9 @@ def editor_config(path: str | Path | None = None, engine_flags: list[str] | None
         model=pick("model"),
         quant=pick("quant"),
         base_url=pick("base_url"),
+        prompt_file=pick("prompt_file"),
+        critic_prompt_file=pick("critic_prompt_file"),
+        preload=bool(pick("preload", False)),
         model_calls_per_device=_whole(data.get("model_calls_per_device", 1), "model_calls_per_device"),
         ray=dict(data.get("ray", {})),
         ray_bricks=ray_bricks(flags),
