@@ -300,18 +300,13 @@ def cmd_bench(args) -> int:
 
 def cmd_serve(args) -> int:
     from .config import editor_config
-    from .editor import check_engine_settings
-    from .registry import Registry
 
     if not args.ray:
         raise BadInput("serve needs --ray (Ray Serve deployments are the only kind of server so far)")
-    config = editor_config(args.config, args.engine, plugins=args.bricks, images_base_url=args.images_base_url)
-    registry = Registry.discover(config.plugins, engine_choice=config.engine_choice,
-                                 engine_options=config.engine_options)
-    check_engine_settings(registry)
     from .ray_serve import serve_forever
 
-    return serve_forever(registry, config.ray, config.plugins)
+    return serve_forever(editor_config(args.config, args.engine, plugins=args.bricks,
+                                       images_base_url=args.images_base_url))
 
 
 COMMANDS = {"bench": cmd_bench, "serve": cmd_serve, "bricks": cmd_bricks, "validate": cmd_validate, "run": cmd_run, "plan": cmd_plan, "edit": cmd_edit}

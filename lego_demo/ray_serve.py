@@ -230,11 +230,21 @@ def undeploy(rows: list[dict]) -> None:
         serve.delete(row["app"])
 
 
-def serve_forever(registry: Registry, ray_config: Mapping[str, Any], plugins: list[str],
-                  say: Callable[[str], None] = print) -> int:
+def serving_registry(config: Any) -> Registry:
+    """The registry a server deploys from: the config's bricks and engines, nothing placed."""
+    from .editor import check_engine_settings
+
+    registry = Registry.discover(config.plugins, engine_choice=config.engine_choice,
+                                 engine_options=config.engine_options)
+    check_engine_settings(registry)
+    return registry
+
+
+def serve_forever(config: Any, say: Callable[[str], None] = print) -> int:
     """`python -m lego_demo serve --ray`: deploy, report, keep serving until interrupted."""
+    ray_config = dict(config.ray)
     address = ray_config.get("address") or os.environ.get("RAY_ADDRESS") or None
-    rows = deploy(registry, ray_config, plugins, address)
+    rows = deploy(serving_registry(config), ray_config, config.plugins, address)
     for row in rows:
         actor = row["ray_actor_options"]
         scale = row.get("autoscaling_config") or f"{row.get('num_replicas', 1)} replica(s)"
