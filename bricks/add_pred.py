@@ -20,7 +20,6 @@ ADD_PRED = brick(
     outputs={"mask": "Mask"},
     constraint="The prompt is a full phrase with any position words or adjectives ('add a "
     "black dog on the left'). Follow it with FILL to draw the object.",
-    use_for=("find where to add an object", "place a new object"),
 )
 
 SIZES = {"tiny": 0.06, "small": 0.09, "little": 0.09, "big": 0.2, "large": 0.2, "huge": 0.28}

@@ -11,7 +11,6 @@ BBOX = brick(
     inputs={"mask": "Mask"},
     outputs={"mask": "Mask"},
     constraint="None",
-    use_for=("turn a mask into its bounding box",),
 )
 
 

@@ -26,10 +26,10 @@ BLUR_REGION = brick(
 def blur_region(ctx, image, mask, strength=None):
     same_size("image", image, "mask", mask)
     strength = 0.5 if strength is None else float(strength)
-    if not 0 < strength <= 1:
-        raise BadInput(f"BLUR-REGION strength must be in (0, 1], got {strength}")
+    if not 0 <= strength <= 1:
+        raise BadInput(f"BLUR-REGION strength must be in [0, 1], got {strength}")
     image = rgb(image)
-    if not mask.any():
+    if not mask.any() or strength == 0:  # 0: the declared neutral, no blur
         return {"image": image.copy()}
     h, w = mask.shape
     sigma = max(1.0, strength * 0.04 * max(h, w))

@@ -85,8 +85,8 @@ def cbg(ctx, image, mask, prompt, strength=None):
         alpha = np.where(mask, 0, 255).astype(np.uint8)
         return {"image": np.dstack([img, alpha])}
     if _has(text, "blur"):
-        scale = 1.0 if strength is None else max(0.05, float(strength))  # how much blur: 1 = the default
-        new = masked_blur(img, mask, sigma=max(h, w) / 60 * scale)
+        scale = 1.0 if strength is None else float(strength)  # how much blur: 1 = the default, 0 = none
+        new = masked_blur(img, mask, sigma=max(h, w) / 60 * scale) if scale > 0 else img.astype(np.float32)
     elif _has(text, "bw"):
         grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
         new = np.repeat(grey[..., None], 3, axis=2).astype(np.float32)

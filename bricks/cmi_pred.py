@@ -39,7 +39,6 @@ CMI_PRED = brick(
     input_aliases={"ratio": RATIOS},
     rules=_rules,
     produces=_produces,
-    use_for=("caption the image", "make a larger canvas for outpainting"),
 )
 
 

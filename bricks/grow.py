@@ -14,7 +14,6 @@ GROW = brick(
     constraint="amount is a fraction of the image's longer side: 0.02 (the default) grows the mask by 2%; "
     "a negative amount shrinks it. Use it when a removal or recolour leaves the object's edges behind.",
     aliases=("MASK-GROW", "DILATE"),
-    use_for=("widen a mask", "include an object's edges"),
 )
 
 

@@ -27,7 +27,6 @@ INVERSE = brick(
     aliases=("MASK-INVERSE",),
     rules=_rules,
     produces=_produces,
-    use_for=("select everything except an object", "invert a mask"),
 )
 
 

@@ -16,7 +16,6 @@ MASK_SEG = brick(
     inputs={"image": "Image", "mask": "Mask"},
     outputs={"mask": "Mask", "image": "Image"},
     constraint="Needs both an image and a mask (e.g. the user's init[mask]).",
-    use_for=("find the object inside a rough mask",),
 )
 
 WORK_SIDE = 384  # GrabCut runs on the crop around the mask at most this big

@@ -22,7 +22,6 @@ RES = brick(
     constraint="The prompt is English and keeps any position words or adjectives "
     "('the red cup on the left'). The output image is the cut-out over a checkerboard; use it "
     "as a result only when the user asks for the segmentation.",
-    use_for=("find an object by name", "segment the named object"),
 )
 
 FILLER = set(

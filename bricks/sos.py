@@ -13,7 +13,6 @@ SOS = brick(
     outputs={"mask": "Mask", "image": "Image"},
     constraint="Cannot be told which object: it finds the most prominent one. The output image "
     "is the cut-out over a checkerboard.",
-    use_for=("find the main subject", "segment the most salient object"),
 )
 
 

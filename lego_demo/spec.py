@@ -38,7 +38,8 @@ class Input:
     A Float input declares the closed `range` its engines accept and, where one exists, the
     `neutral` value that leaves the image unchanged (BRIGHT's ratio 0.5): the validator and the
     Builders read these, never numbers written in the constraint prose. `strength=True` marks
-    the input that says how strong the brick's effect is (further from `neutral` = stronger), so
+    the input that says how strong the brick's effect is (its `neutral` is where the effect
+    vanishes, further from it = stronger), so
     feedback such as "stronger" moves it for any brick; `default` is what null means (a number,
     or a function of the image's (width, height) when it depends on the size)."""
 
