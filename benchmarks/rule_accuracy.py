@@ -22,7 +22,7 @@ from lego_demo.bench.plan_judge import evaluate  # noqa: E402
 from lego_demo.builders.rule import RuleBuilder  # noqa: E402
 from lego_demo.registry import Registry  # noqa: E402
 
-SETS = ("instructions.jsonl", "blind1.jsonl", "blind2.jsonl")
+SETS = ("instructions.jsonl", "blind1.jsonl", "blind2.jsonl", "blind3.jsonl", "blind4.jsonl", "blind5.jsonl")
 
 
 def main() -> None:
