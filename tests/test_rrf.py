@@ -109,3 +109,34 @@ def test_the_app_example_runs_offline_and_fades_the_reflection():
     assert psnr(run.results[0], behind) >= psnr(seen, behind) + 1.0
     replanned = editor.plan(example.instruction, seen, feedback=[example.feedback])
     assert [s.brick for s in replanned.workflow.steps] == ["RES", "FASTINPAINT", "INPAINT"]
+
+
+def test_the_app_runs_the_story(tmp_path):
+    """`python app.py` loads the example's plugin: /edit on the window runs RRF; /plan with the
+    example's feedback falls back to the paper's RES -> INPAINT."""
+    import socket
+
+    pytest.importorskip("gradio_client")
+    from gradio_client import Client, handle_file
+
+    import app as app_module
+    from lego_demo.ui.examples import EXAMPLES
+
+    example = next(e for e in EXAMPLES if e.plugins)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo, options = app_module.create_app(app_module.build_parser().parse_args(["--port", str(port), "--host", "127.0.0.1"]))
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **options)
+    try:
+        client = Client(url, verbose=False)
+        result, workflow, _ = client.predict(handle_file(str(example.path)), example.instruction, api_name="/edit")
+        assert '"RRF"' in workflow
+        seen = np.asarray(Image.open(example.path).convert("RGB"))
+        behind = (0.75 * data.coffee().astype(np.float32) + 0.5).astype(np.uint8)
+        assert psnr(np.asarray(Image.open(result).convert("RGB")), behind) >= psnr(seen, behind) + 1.0
+        wf_text, _, declined = client.predict(handle_file(str(example.path)), example.instruction, None, example.feedback,
+                                              api_name="/plan")
+        assert not declined and '"RRF"' not in wf_text and '"RES"' in wf_text and '"INPAINT"' in wf_text
+    finally:
+        demo.close()
