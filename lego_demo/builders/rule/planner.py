@@ -40,7 +40,6 @@ class Writer:
     banned: set[str]
     required: set[str]
     has_mask: bool
-    strength: int = 0
     grow: int = 0  # feedback "expand the mask": grow segmentation masks by this many 1.5% steps
     refinements: list[str] = field(default_factory=list)
     keep: set[str] = field(default_factory=set)
