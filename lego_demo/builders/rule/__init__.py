@@ -199,7 +199,8 @@ class RuleBuilder:
         size = None
         if request.image is not None and getattr(request.image, "ndim", 0) >= 2:
             size = (int(request.image.shape[1]), int(request.image.shape[0]))
-        w = Writer(self.registry, set(c.banned), set(c.required), bool(request.has_mask), grow=c.grow, refinements=list(c.refinements), keep=set(c.keep), image_size=size)
+        w = Writer(self.registry, set(c.banned), set(c.required), bool(request.has_mask), grow=c.grow,
+                   refinements=list(c.refinements), keep=set(c.keep), image_size=size)
         try:
             results = self._write(w, reading.intents)
         except Missing as exc:
