@@ -1,7 +1,7 @@
 """SOS: segment the main subject of the image."""
 
 from lego_demo import grounding as g
-from lego_demo.errors import CannotDo
+from lego_demo.errors import NotFound
 from lego_demo.imaging import checkerboard_cutout
 from lego_demo.spec import brick
 
@@ -22,6 +22,6 @@ def sos(ctx, image):
     scenes; otherwise GrabCut seeded by the frame (lego_demo/subject.py)."""
     mask = g.Facts(image).subject
     if not mask.any():
-        raise CannotDo("SOS (offline) found no subject that stands out from the background: "
+        raise NotFound("SOS (offline) found no subject that stands out from the background: "
                        "paint over the subject and press Plan & run (CLI: --mask FILE)")
     return {"mask": mask, "image": checkerboard_cutout(image, mask)}

@@ -23,8 +23,9 @@ import numpy as np
 
 from .errors import BadInput, CannotDo, InvalidWorkflow, LegoError, StepCannotDo, StepError
 from .registry import Registry
+from .slots import Slots
 from .spec import RunContext
-from .types import ValueType, conforms, content_key, nbytes, summarize
+from .types import ValueType, conforms, content_key, input_key, nbytes, summarize
 from .validate import validate
 from .workflow import Ref, Step, Workflow
 
@@ -102,6 +103,7 @@ class StepTrace:
     key: str
     inputs: dict[str, Any]
     outputs: dict[str, dict]
+    where: str = "here"  # "here", or where a placed engine ran (Registry.placements)
 
     def to_json(self) -> dict:
         return dict(vars(self))
@@ -116,6 +118,18 @@ class RunResult:
     repairs: list[str] = field(default_factory=list)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)  # what the result could not confirm ("target not verified")
+    input_key: str = ""  # the content key of the image (+ mask) it ran on: types.input_key
+
+    def first_image(self) -> np.ndarray | None:
+        """What a person sees as "the result": the first image result, else the first mask
+        drawn white on black (e.g. "select the cat"), else None."""
+        for value in self.results:
+            if isinstance(value, np.ndarray) and value.dtype == np.uint8:
+                return value
+        for value in self.results:
+            if isinstance(value, np.ndarray):
+                return np.where(value, 255, 0).astype(np.uint8)
+        return None
 
     @property
     def executed(self) -> list[int]:
@@ -132,6 +146,7 @@ class RunResult:
     def trace_json(self) -> dict:
         return {
             "seconds": round(self.seconds, 4),
+            "input": self.input_key,
             "executed": self.executed,
             "cached": self.cached,
             "repairs": self.repairs,
@@ -168,13 +183,15 @@ def _literal_json(value: Any) -> Any:
 
 class Executor:
     def __init__(self, registry: Registry, cache: StepCache | None = None, seed: int = 0, models: Any = None,
-                 step_timeout: float | None = DEFAULT_STEP_TIMEOUT_S, max_pixels: int = MAX_VALUE_PIXELS):
+                 step_timeout: float | None = DEFAULT_STEP_TIMEOUT_S, max_pixels: int = MAX_VALUE_PIXELS,
+                 slots: Slots | None = None):
         self.registry = registry
         self.cache = cache if cache is not None else StepCache()
         self.seed = seed
         self.models = models
         self.step_timeout = step_timeout
         self.max_pixels = max_pixels
+        self.slots = slots if slots is not None else Slots()  # concurrency limits per device / server
 
     def check_engines(self, workflow: Workflow) -> None:
         """Before running: every step's brick must have an engine that can run here."""
@@ -242,7 +259,19 @@ class Executor:
             trace=trace,
             repairs=checked.repairs,
             seconds=time.perf_counter() - started,
+            input_key=input_key(keys[None]["image"], keys[None].get("mask")),
         )
+
+    def run_brick(self, brick: str, image: np.ndarray, inputs: Mapping[str, Any],
+                  outputs: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """One brick on one image, as a one-step workflow: the same validation, engine choice,
+        engine options, model manager and cache as any step (critics re-run finders with it).
+        `inputs`: the brick's other inputs, as literals (its input `image` gets the image);
+        `outputs`: the ones wanted (default: all)."""
+        spec = self.registry.get(brick)
+        wanted = [Ref(1, name) for name in (outputs or spec.outputs)]
+        step = Step(1, spec.name, {"image": Ref(None, "image"), **inputs}, {r.name: r for r in wanted})
+        return self.run(Workflow(f"{spec.name} (check)", [step], wanted), image).values[1]
 
     def _run_step(self, step, index, total, values, keys, needed, on_progress) -> StepTrace:
         spec = self.registry.get(step.brick)
@@ -299,16 +328,35 @@ class Executor:
             key=key,
             inputs={k: str(v) if isinstance(v, Ref) else _literal_json(v) for k, v in step.inputs.items()},
             outputs={k: summarize(v) for k, v in outputs.items()},
+            where=engine.where,
         )
 
     def _call(self, engine, ctx: RunContext, args: dict[str, Any]) -> Any:
-        """Run an engine under the step time limit. Python cannot stop a thread: a step that
-        overruns is abandoned (its result discarded) and reported."""
+        """Run an engine in its concurrency slot (see `slots`), under the step time limit (the
+        wait for the slot does not count). Python cannot stop a thread: a step that overruns is
+        abandoned (its result discarded) and reported; it keeps its slot until it really ends."""
+        slot = self.slots.slot_for(engine, ctx.options)
+        if slot is not None:
+            self.slots.acquire(*slot)
+
+        def release(_=None) -> None:
+            if slot is not None:
+                self.slots.release(slot[0])
+
         if self.step_timeout is None:
-            return engine.run(ctx, **args)
+            try:
+                return engine.run(ctx, **args)
+            finally:
+                release()
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"step{ctx.step}")
         try:
-            return pool.submit(engine.run, ctx, **args).result(timeout=self.step_timeout)
+            future = pool.submit(engine.run, ctx, **args)
+        except BaseException:
+            release()
+            raise
+        future.add_done_callback(release)
+        try:
+            return future.result(timeout=self.step_timeout)
         except FutureTimeout:
             raise LegoError(f"took longer than the step time limit of {self.step_timeout:g} s") from None
         finally:

@@ -22,7 +22,7 @@ import numpy as np
 from skimage import measure
 
 from .colours import CATEGORIES, colour_labels
-from .errors import CannotDo
+from .errors import CannotDo, NotFound
 from .imaging import rgb
 from .regions import Region, assign_lines, components, disk, is_objectlike, segment_regions, touches_frame
 from .subject import main_subject, saliency_map, work_size
@@ -239,7 +239,7 @@ class Facts:
         """Pixels whose colour matches the skin sampled inside the detected faces."""
         faces = self.face_masks()
         if not faces:
-            raise CannotDo("RES (offline) finds skin from a detected face, and found no face")
+            raise NotFound("RES (offline) finds skin from a detected face, and found no face")
         ycc = cv2.cvtColor(self.image, cv2.COLOR_RGB2YCrCb).astype(np.float32)
         inner = [cv2.erode(f.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool) for f in faces]
         inside = ycc[np.any(inner, axis=0)]

@@ -18,7 +18,7 @@ import numpy as np
 from scipy import ndimage
 
 from .colours import CATEGORIES, colour_labels, looks
-from .errors import CannotDo
+from .errors import CannotDo, NotFound
 from .subject import fit_edges, largest_components, people_and_what_they_hold
 
 GARMENTS = frozenset(
@@ -86,7 +86,7 @@ def hair(facts) -> np.ndarray:
 def _hair(facts) -> np.ndarray:
     faces = facts.faces
     if not faces:
-        raise CannotDo("RES (offline) finds hair around a detected face, and found no face: "
+        raise NotFound("RES (offline) finds hair around a detected face, and found no face: "
                        "paint over the hair and press Plan & run (CLI: --mask FILE)")
     lab = cv2.cvtColor(facts.image, cv2.COLOR_RGB2LAB).astype(np.float32)
     person = people_and_what_they_hold(facts) | facts.person  # the selfie mask keeps the hair's volume
@@ -124,7 +124,7 @@ def _hair(facts) -> np.ndarray:
         touching = np.unique(ids[seed & cand])
         out |= np.isin(ids, touching[touching > 0])
     if not out.any():
-        raise CannotDo("RES (offline) found a face but could not tell its hair from the background: "
+        raise NotFound("RES (offline) found a face but could not tell its hair from the background: "
                        "paint over the hair and press Plan & run (CLI: --mask FILE)")
     out = ndimage.binary_fill_holes(out) & ~face_all
     return fit_edges(facts.image, _clean(out, 0.0003)) & ~face_all & _grow(person, 3)
@@ -140,7 +140,7 @@ def _clothes(facts) -> np.ndarray:
     if person.any():  # the selfie mask follows sleeves and hems that the pose mask cuts off
         person = person | people_and_what_they_hold(facts)
     if not person.any():
-        raise CannotDo("RES (offline) finds clothes on a person and found no person (it needs a visible "
+        raise NotFound("RES (offline) finds clothes on a person and found no person (it needs a visible "
                        "face): paint over them and press Plan & run (CLI: --mask FILE)")
     out = person & ~np.any(facts.face_masks(), axis=0)
     for part in ("skin", "hair"):
@@ -162,7 +162,7 @@ def garment(facts, noun: str) -> np.ndarray:
     if tops:
         area &= (yy < max(tops)) if noun in HEADWEAR else (yy > min(chins))
     if area.sum() < 0.002 * h * w:
-        raise CannotDo(f"RES (offline) found no {noun} on the person: paint over it and press Plan & run "
+        raise NotFound(f"RES (offline) found no {noun} on the person: paint over it and press Plan & run "
                        "(CLI: --mask FILE)")
     # the garment is the clothes' dominant colour, named, then found like "her orange suit"
     lab = cv2.cvtColor(facts.image, cv2.COLOR_RGB2LAB)
@@ -173,6 +173,6 @@ def garment(facts, noun: str) -> np.ndarray:
     colour = cv2.cvtColor(main[None, None], cv2.COLOR_LAB2RGB)
     found = colour_part(facts, CATEGORIES[int(colour_labels(colour)[0, 0])], None, area)
     if not found.any():
-        raise CannotDo(f"RES (offline) could not tell the {noun} from the rest of the clothes: paint over it and "
+        raise NotFound(f"RES (offline) could not tell the {noun} from the rest of the clothes: paint over it and "
                        "press Plan & run (CLI: --mask FILE)")
     return largest_components(found, 0.05)

@@ -14,14 +14,14 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from .errors import CannotDo
+from .errors import NotFound
 from .subject import fit_edges, work_size
 
 WORK_SIDE = 384
 
 
 def sky(facts) -> np.ndarray:
-    """The sky of a grounding.Facts image as a full-size bool mask (CannotDo if there is none)."""
+    """The sky of a grounding.Facts image as a full-size bool mask (NotFound if there is none)."""
     return facts.memo("sky", lambda: _sky(facts.image))
 
 
@@ -42,13 +42,13 @@ def _sky(image: np.ndarray) -> np.ndarray:
     n, ids = cv2.connectedComponents(cand, connectivity=4)
     top = np.unique(ids[: max(1, sh // 50)][ids[: max(1, sh // 50)] > 0])
     if not len(top):
-        raise CannotDo("RES (offline) found no sky: it looks for a smooth blue or pale area touching the "
+        raise NotFound("RES (offline) found no sky: it looks for a smooth blue or pale area touching the "
                        "top edge. Paint over the sky and press Plan & run (CLI: --mask FILE)")
     sizes = np.bincount(ids.ravel())
     top = [i for i in top if sizes[i] >= 0.02 * sh * sw]
     m = np.isin(ids, top)
     if m.mean() < 0.04:
-        raise CannotDo("RES (offline) found no sky large enough: it looks for a smooth blue or pale area "
+        raise NotFound("RES (offline) found no sky large enough: it looks for a smooth blue or pale area "
                        "touching the top edge. Paint over the sky and press Plan & run (CLI: --mask FILE)")
     lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
     m &= _gradual(lab, m)

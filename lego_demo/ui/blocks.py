@@ -70,7 +70,7 @@ INTRO = (
 
 
 def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
-    editors = Editors(editor, default=editor.config.builder)
+    editors = Editors(editor)
     registry = editors.registry
 
     with gr.Blocks(title=title, fill_width=True) as demo:
@@ -187,14 +187,18 @@ def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
             a_turns = gr.Number(value=3, precision=0, label="turns")
             a_turns_json = gr.Textbox(label="turns JSON")
             a_btns = [gr.Button(visible=False) for _ in range(4)]
+        # every event that plans or runs shares one queue limit (demo.queue's default), so it
+        # bounds edits across all sessions and endpoints; heavy model calls inside them wait for
+        # their device or server in the Executor (lego_demo/slots.py), classical steps do not
+        edits = {"concurrency_id": "edits"}
         a_btns[0].click(api["edit"], [a_image, a_instruction, a_mask, a_feedback, a_think_turns],
-                        [a_result, a_workflow, a_reasoning], api_name="edit")
+                        [a_result, a_workflow, a_reasoning], api_name="edit", **edits)
         a_btns[1].click(api["plan"], [a_image, a_instruction, a_mask, a_feedback],
-                        [a_workflow, a_reasoning, a_declined], api_name="plan")
+                        [a_workflow, a_reasoning, a_declined], api_name="plan", **edits)
         a_btns[2].click(api["run_workflow"], [a_image, a_workflow_in, a_mask],
-                        [a_result, a_trace], api_name="run_workflow")
+                        [a_result, a_trace], api_name="run_workflow", **edits)
         a_btns[3].click(api["think_edit"], [a_image, a_instruction, a_mask, a_feedback, a_turns],
-                        [a_result, a_turns_json], api_name="think_edit")
+                        [a_result, a_turns_json], api_name="think_edit", **edits)
 
         # -- UI handlers ---------------------------------------------------------------------------
         run_outputs = [state, reasoning, graph, code, problems, gallery, result_img, status, feedback_md,
@@ -311,7 +315,7 @@ def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
             session = session_of(s)
             try:
                 image, mask = read_editor_value(editor_value)
-                session.set_input(image, mask)
+                session.set_input(editors, image, mask)
                 session.set_instruction(text)
                 n = max(1, min(MAX_THINK_TURNS, int(n_turns or 1)))
             except Exception as exc:
@@ -331,7 +335,7 @@ def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
             session = session_of(s)
             try:
                 image, mask = read_editor_value(editor_value)
-                session.set_input(image, mask)
+                session.set_input(editors, image, mask)
                 session.set_instruction(text)
             except Exception as exc:
                 yield from _fail(session, exc)
@@ -343,7 +347,7 @@ def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
             session = session_of(s)
             try:
                 image, mask = read_editor_value(editor_value)
-                session.set_input(image, mask)
+                session.set_input(editors, image, mask)
             except Exception as exc:
                 yield from _fail(session, exc)
                 return
@@ -414,7 +418,7 @@ def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
             session.builder = name
             return session
 
-        common = {"show_progress_on": [result_img], "api_visibility": "private"}
+        common = {"show_progress_on": [result_img], "api_visibility": "private", **edits}
         run_btn.click(on_plan_run, [state, image_in, instruction, think_turns], run_outputs, **common)
         instruction.submit(on_plan_run, [state, image_in, instruction, think_turns], run_outputs, **common)
         replan_btn.click(on_replan, [state, image_in, instruction, feedback], run_outputs, **common)
