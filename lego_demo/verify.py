@@ -43,7 +43,7 @@ class Verdict:
 
 def instruction_targets(instruction: str) -> list[str]:
     """The target phrases an instruction names (one per clause that has one)."""
-    from .builders.rule.language import parse as read  # the one English reader there is
+    from .builders.rule import read  # the one English reader there is
 
     return [i.target for i in read(instruction or "").intents if i.target and i.where in ("res", "sos")]
 
