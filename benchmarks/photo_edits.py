@@ -4,7 +4,7 @@
     python benchmarks/photo_edits.py --only 3 7      # a few, by number
     python benchmarks/photo_edits.py --table-only    # re-print the table and sheets from the last run
 
-Each edit goes through `Editor` and Think-while-Edit with the offline critic (3 turns, the
+Each edit goes through `Editor.think` (Think-while-Edit with the offline critic, 3 turns, the
 CLI's default), offline engines only. Results and contact sheets land in docs/; the grades are
 given by a person who looked at each result (benchmarks/photo_grades.json, one per edit, with
 the sha256 of the result it grades: a changed result shows as "ungraded" until looked at
@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lego_demo.bench.sample_photos import photo, truth  # noqa: E402
-from lego_demo.editor import Editor, make_critic  # noqa: E402
-from lego_demo.think import think_while_edit  # noqa: E402
+from lego_demo.editor import Editor  # noqa: E402
+from lego_demo.errors import LegoError  # noqa: E402
 
 GRADES = ROOT / "benchmarks" / "photo_grades.json"
 OUT = ROOT / "out" / "photo_edits"  # results and the last run's record (not committed)
@@ -101,17 +101,17 @@ def run_one(editor: Editor, index: int, edit) -> dict:
     image = photo(name)
     mask = painted(name, mask_key, image.shape[:2]) if mask_key else None
     t0 = time.perf_counter()
-    outcome = think_while_edit(editor, make_critic("offline", editor), instruction, image, mask,
-                               feedback=list(feedback), max_turns=3)
-    seconds = time.perf_counter() - t0
-    best, first = outcome.best_turn, outcome.turns[0]
     row = {"id": index, "photo": name, "instruction": instruction, "feedback": list(feedback),
-           "mask": f"painted over the {mask_key}" if mask_key else None, "seconds": round(seconds, 2)}
-    if best is None:
-        reason = first.error or (first.plan.declined if first.plan else "no result")
-        row.update(outcome="declined", reason=reason,
+           "mask": f"painted over the {mask_key}" if mask_key else None}
+    try:
+        outcome = editor.think(instruction, image, mask, feedback=list(feedback), turns=3)
+    except LegoError as exc:  # no turn produced an image: the first turn's reason
+        reason = str(exc)
+        row.update(outcome="declined", reason=reason, seconds=round(time.perf_counter() - t0, 2),
                    next_step=any(k in reason.lower() for k in NEXT_STEP), result=None)
         return row
+    row["seconds"] = round(time.perf_counter() - t0, 2)
+    best = outcome.best_turn
     result = best.result
     out = OUT / f"{index:02d}.png"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -252,9 +252,12 @@ class Editor:
         return self.builder.plan(request, feedback=list(feedback), previous=previous, on_text=on_text)
 
     def run(self, workflow: Workflow | Any, image: Any, mask: Any = None,
-            on_progress: Callable[[StepEvent], None] | None = None) -> RunResult:
+            on_progress: Callable[[StepEvent], None] | None = None, instruction: str | None = None) -> RunResult:
         """Run a workflow (a Workflow, or text/JSON data that is parsed and validated here) on
-        the prepared inputs; the result carries the inputs' key."""
+        the prepared inputs; the result carries the inputs' key. With the `instruction` it was
+        planned for, a stand-in for a named target (SOS for "the red circle") is checked against
+        the words (lego_demo/verify.py): a contradiction raises Declined with the next step, an
+        unconfirmable target is noted in `run.notes`."""
         inputs = self.prepare(image, mask)
         repairs: list[str] = []
         if not isinstance(workflow, Workflow):
@@ -262,6 +265,12 @@ class Editor:
             workflow, repairs = checked.workflow, checked.repairs
         result = self.executor.run(workflow, inputs.image, inputs.mask, on_progress=on_progress)
         result.repairs = list(dict.fromkeys(repairs + result.repairs))
+        if instruction is not None:
+            verdicts = verify_run(result, instruction, inputs.image, self.registry, memo=self._verified)
+            error = mismatch_error(verdicts)
+            if error is not None:
+                raise error
+            result.notes.extend(verification_notes(verdicts))
         return result
 
     def edit(self, instruction: str, image: Any, mask: Any = None, feedback: Sequence[str] = (),
@@ -274,14 +283,7 @@ class Editor:
         if on_plan is not None:
             on_plan(plan)
         workflow = plan.require(self.builder.name)
-        run = self.run(workflow, inputs, on_progress=on_progress)
-        # a stand-in for the named target (SOS for "the red circle") must look like it
-        verdicts = verify_run(run, instruction, inputs.image, self.registry, memo=self._verified)
-        error = mismatch_error(verdicts)
-        if error is not None:
-            raise error
-        run.notes.extend(verification_notes(verdicts))
-        return plan, run
+        return plan, self.run(workflow, inputs, on_progress=on_progress, instruction=instruction)
 
     def think(self, instruction: str, image: Any, mask: Any = None, feedback: Sequence[str] = (),
               turns: int | None = None, threshold: float | None = None, critic: Any = None,

@@ -97,7 +97,7 @@ def test_loop_uses_the_refined_instruction(registry):
                  "output": {"mask": "step1[mask]"}}, {"result": "[step1[mask]]"}]}).workflow
             return Plan(reasoning="r", workflow=wf)
 
-        def run(self, workflow, inputs, on_progress=None):
+        def run(self, workflow, inputs, on_progress=None, instruction=None):
             class Run:
                 results, executed, cached = [EDITED], [1], []
             return Run()

@@ -10,7 +10,6 @@ import pytest
 
 from bricks import env, inpaint, text, tone
 from lego_demo.bench.sample_photos import photo, truth
-from lego_demo.critics.offline import OfflineCritic
 from lego_demo.editor import Editor
 from lego_demo.errors import CannotDo, Declined, LegoError
 from lego_demo.spec import RunContext
@@ -51,7 +50,7 @@ def test_an_unverifiable_noun_is_said_and_capped(editor):
     image = photo("coffee", 512)
     plan, run = editor.edit("make the red cup blue", image)
     assert any("not verified" in n and "'cup'" in n for n in run.notes)
-    critique = OfflineCritic(editor.registry).critique(image, run.results[0], "make the red cup blue", plan, run)
+    critique = editor.critic.critique(image, run.results[0], "make the red cup blue", plan, run)
     assert critique.semantic <= 6
 
 

@@ -27,7 +27,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..critics.offline import OfflineCritic
 from ..errors import LegoError
 from ..images import save_png
 from ..metrics import iou, psnr
@@ -103,7 +102,6 @@ def quality(editor, quick: bool = False) -> dict:
     from ..grounding import Facts
     from ..scene import sky
     from ..spec import RunContext
-    from ..think import think_while_edit
 
     sos = editor.registry.choose_engine(editor.registry.get("SOS"))
     out: dict = {"subject": [], "colour": [], "removal": [], "sky": [], "text": []}
@@ -129,15 +127,15 @@ def quality(editor, quick: bool = False) -> dict:
         out["colour"].append({**row, "turned": round(turned, 3), "rest_db": round(min(kept, 99.0), 1),
                               "ok": turned >= 0.6 and kept >= 30})
     grades = json.loads(GRADES.read_text()) if GRADES.exists() else {}
-    critic = OfflineCritic(editor.registry)
+    critic = editor.critic
     for name, instruction, key, edit_id in REMOVALS[:1] if quick else REMOVALS:
         image = sample(name)
         mask = _painted(name, key, image.shape[:2]) if key else None
-        outcome = think_while_edit(editor, critic, instruction, image, mask, max_turns=3)
-        best = outcome.best_turn
         row = {"photo": name, "instruction": instruction, "mask": key}
-        if best is None:
-            reason = outcome.turns[0].error or ""
+        try:
+            best = editor.think(instruction, image, mask, turns=3, critic=critic).best_turn
+        except LegoError as exc:
+            reason = str(exc)
             out["removal"].append({**row, "outcome": "declined", "reason": reason[:200],
                                    "ok": any(k in reason.lower() for k in ("paint over", "--mask", "--engine", "smaller"))})
             continue
