@@ -32,6 +32,7 @@ from ...validate import validate
 from ...workflow import Ref
 from ..base import Plan, PlanRequest
 from .actions import ReadContext, by_name, discover
+from .actions.text import as_typed
 from .canon import statement_topic
 from .clauses import Clause, Intent, is_statement, read_clauses
 from .phrases import bare
@@ -173,6 +174,9 @@ class RuleBuilder:
                         declined="the instruction is empty: say what to change (e.g. 'remove the dog')")
         ctx = ReadContext(self.registry, self.covered, frozenset(c.banned))
         reading = read(instruction, has_mask=bool(request.has_mask), ctx=ctx)
+        for it in reading.intents:
+            if it.action == "text" and isinstance(it.value, str):
+                it.value = as_typed(instruction, it.value)
         fb = describe(c)
         if fb:
             lines.append("Feedback to honour: " + " ".join(fb))

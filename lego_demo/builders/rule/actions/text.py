@@ -15,10 +15,11 @@ _TEXTY = r"\b(?:text|caption|title|words?|writing|label|saying|that\s+says|readi
          r"signature|banner|sign|letters?|lettering)\b"
 
 
-def _as_typed(raw: str, lowered: str) -> str:
-    """`lowered` as the user typed it: new text keeps its capitals ("HELLO WORLD")."""
-    at = raw.lower().find(lowered)
-    return raw[at:at + len(lowered)] if at >= 0 else lowered
+def as_typed(instruction: str, words: str) -> str:
+    """Words to write as the user typed them: clauses are read in lower case, but new text keeps
+    its capitals ("replace the text with HELLO WORLD")."""
+    at = instruction.lower().find(words.lower())
+    return instruction[at:at + len(words)] if at >= 0 else words
 
 
 def read(c: Clause, ctx) -> Intent | None:
@@ -39,7 +40,7 @@ def read(c: Clause, ctx) -> Intent | None:
                   r"(?:text|writing|words|lettering)\s+(?:with|to|into|for|by)\s+(?:the\s+(?:text|words?)\s+)?"
                   r"(qtx(\d+)|[^,;]+)$", t)
     if m:
-        new = c.quotes[int(m.group(2))] if m.group(2) else _as_typed(c.raw, m.group(1).strip())
+        new = c.quotes[int(m.group(2))] if m.group(2) else m.group(1).strip()
         return Intent("text", c.raw, None, new, "none", {"mode": "replace", "old": None})
     # "change the title to "…"": one line of the text, found by RES
     m = re.search(r"\b(?:replace|change|swap|switch|edit|update|turn)\s+(?:the\s+)?(title|heading|headline|caption|"
