@@ -228,6 +228,12 @@ def looks(image: np.ndarray, category: str, shade: str | None = None) -> np.ndar
             m |= ((h < 10) | (h >= 165)) & (s >= 40) & (s < 150) & (v >= 170)
         if category == "orange":  # a dark orange is brown, not orange
             m &= v >= 110
+        if category == "red":  # a dark red-orange is red where it shades a clearly red thing, else
+            brownish = (h >= 6) & (h < 12) & (v < 140)  # brown (wood, leather)
+            clearly = m & ~brownish
+            n, ids = cv2.connectedComponents(m.astype(np.uint8), connectivity=8)
+            share = np.bincount(ids[clearly], minlength=n) / np.maximum(np.bincount(ids.ravel(), minlength=n), 1)
+            m &= (share >= 0.3)[ids]  # mostly clearly red: a red thing and its shading
     elif category == "brown":
         m = (h >= 3) & (h < 28) & (s >= 60) & (v >= 25) & (v < 170)
     elif category == "white":

@@ -51,7 +51,8 @@ def test_a_garment_is_the_clothes_dominant_colour():
 
 
 def test_sky_of_a_dusk_photo():
-    assert iou(ground(photo("rocket"), "the sky"), truth("rocket", "sky")) >= 0.85
+    sure = ~truth("rocket", "unsure")  # the sky seen through a lattice tower is left out
+    assert iou(ground(photo("rocket"), "the sky") & sure, truth("rocket", "sky") & sure) >= 0.85
 
 
 @pytest.mark.parametrize("name,least", [("astronaut", 0.9), ("grace_hopper", 0.9), ("camera", 0.85), ("coffee", 0.9)])
