@@ -118,7 +118,7 @@ def run_one(editor: Editor, index: int, edit) -> dict:
     Image.fromarray(result[..., :3] if result.shape[2] == 3 else result).save(out)
     c = best.critique
     row.update(outcome="done", bricks=[s.brick for s in best.plan.workflow.steps], turns=len(outcome.turns),
-               semantic=round(c.semantic, 1), quality=round(c.quality, 1), notes=best.run.notes,
+               semantic=round(c.semantic, 1), quality=round(c.quality, 1), notes=best.run.caveats,
                result=str(out), sha256=hashlib.sha256(result.tobytes()).hexdigest()[:16])
     return row
 

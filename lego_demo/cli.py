@@ -268,6 +268,8 @@ def cmd_edit(args) -> int:
     outcome = editor.think(args.instruction, inputs, feedback=args.feedback, turns=args.think, on_turn=show,
                            on_plan=keep_reasoning, on_progress=_print_progress)
     best = outcome.best_turn
+    for caveat in best.run.caveats:  # e.g. "target not verified: …"
+        print(f"note: {caveat}", file=sys.stderr)
     editor.write_run(out, best.run, plan=best.plan,
                      extra={"instruction": args.instruction, "feedback": best.feedback, "notes": list(inputs.notes),
                             **outcome.to_json()})

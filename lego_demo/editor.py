@@ -257,7 +257,7 @@ class Editor:
         the prepared inputs; the result carries the inputs' key. With the `instruction` it was
         planned for, a stand-in for a named target (SOS for "the red circle") is checked against
         the words (lego_demo/verify.py): a contradiction raises Declined with the next step, an
-        unconfirmable target is noted in `run.notes`."""
+        unconfirmable target is noted in `run.caveats`."""
         inputs = self.prepare(image, mask)
         repairs: list[str] = []
         if not isinstance(workflow, Workflow):
@@ -270,7 +270,7 @@ class Editor:
             error = mismatch_error(verdicts)
             if error is not None:
                 raise error
-            result.notes.extend(verification_notes(verdicts))
+            result.caveats.extend(verification_notes(verdicts))
         return result
 
     def edit(self, instruction: str, image: Any, mask: Any = None, feedback: Sequence[str] = (),

@@ -117,7 +117,7 @@ class RunResult:
     trace: list[StepTrace] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)  # what the result could not confirm ("target not verified")
+    caveats: list[str] = field(default_factory=list)  # what the result could not confirm ("target not verified")
     input_key: str = ""  # the content key of the image (+ mask) it ran on: types.input_key
 
     def first_image(self) -> np.ndarray | None:
@@ -150,7 +150,7 @@ class RunResult:
             "executed": self.executed,
             "cached": self.cached,
             "repairs": self.repairs,
-            "notes": self.notes,
+            "caveats": self.caveats,
             "steps": [t.to_json() for t in self.trace],
         }
 

@@ -49,7 +49,7 @@ def test_a_stand_in_that_matches_the_words_runs(editor):
 def test_an_unverifiable_noun_is_said_and_capped(editor):
     image = photo("coffee", 512)
     plan, run = editor.edit("make the red cup blue", image)
-    assert any("not verified" in n and "'cup'" in n for n in run.notes)
+    assert any("not verified" in n and "'cup'" in n for n in run.caveats)
     critique = editor.critic.critique(image, run.results[0], "make the red cup blue", plan, run)
     assert critique.semantic <= 6
 
