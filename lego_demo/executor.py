@@ -192,7 +192,7 @@ class Executor:
         for step in workflow.steps:
             spec = self.registry.get(step.brick)
             try:
-                self.registry.choose_engine(spec)
+                self.registry.choose_engine(spec, step.engine)
             except CannotDo as exc:
                 raise CannotDo(
                     f"step {step.number} ({spec.name}) cannot run here: {exc}. Configure a model "
@@ -269,7 +269,7 @@ class Executor:
 
     def _run_step(self, step, index, total, values, keys, needed, on_progress) -> StepTrace:
         spec = self.registry.get(step.brick)
-        engine = self.registry.choose_engine(spec)
+        engine = self.registry.choose_engine(spec, step.engine)  # the cache key names it
         args: dict[str, Any] = {}
         key_parts: dict[str, Any] = {}
         for name, value in step.inputs.items():

@@ -1,0 +1,136 @@
+"""The workflow canvas: the plan as nodes with typed ports that a person can touch.
+
+`workflow_canvas()` is a `gr.HTML` block with its own JavaScript (static/canvas.js) and CSS;
+nothing loads from the network. Its value is the JSON view `canvas_view.py` computes; the
+page sends every change back as an `edit` event (an op, applied by `canvas_edits.py` to the
+workflow JSON, so the JSON box and the canvas stay in sync both ways) and `submit` to run.
+`canvas_value` and `edit_workflow` are what a page's handlers call; `canvas_demo` is a small
+page with only the canvas, the JSON and the result (browser tests, and a look without the app).
+
+Why not `gr.WorkflowCanvas` (gradio 6.31): tried in a Blocks page, it covers the whole window
+(a fixed full-screen layer), runs each node itself from the browser through endpoints that
+only `gr.Workflow` registers (so our Executor, step cache and trace would be bypassed), keeps
+its own JSON schema, and brings Hugging Face controls (token box, Spaces templates) that mean
+nothing offline. Its typed ports would have fitted; the rest does not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from ..editor import Editor
+from ..errors import LegoError, StepError
+from ..executor import RunResult
+from .canvas_edits import apply_edit
+from .canvas_view import canvas_view, empty_view
+from .errors import describe
+from .session import stream
+from .views import trace_json
+
+STATIC = Path(__file__).with_name("static")
+EMPTY = {"process": "", "pipeline": []}
+
+
+def canvas_value(editor: Editor, text: str | None, has_mask: bool = False, run: RunResult | None = None,
+                 live: Mapping[int, str] | None = None, failure: tuple[int, str] | None = None,
+                 notice: str | None = None, focus: int | None = None) -> str:
+    """The canvas's value for the workflow in `text` (blank: an empty workflow to build on).
+    `run` must be the last run on the current input (its matching steps show their results)."""
+    source = text if text and text.strip() else EMPTY
+    try:
+        parsed, checked = editor.read_workflow(source, has_mask=has_mask)
+    except LegoError as exc:
+        view = empty_view(f"The workflow JSON cannot be read, so the canvas shows nothing: {exc}", editor.registry)
+    else:
+        view = canvas_view(checked.workflow, checked.problems, editor.registry, has_mask=has_mask, run=run,
+                           live=live, failure=failure)
+    if notice:
+        view["notice"] = notice
+    if focus is not None:
+        view["focus"] = focus
+    return json.dumps(view, ensure_ascii=False)
+
+
+def edit_workflow(editor: Editor, text: str | None, op: Mapping[str, Any], has_mask: bool = False) -> tuple[str, int | None]:
+    """The workflow JSON after one canvas edit, and the step to focus; BadInput when the edit
+    makes no sense, WorkflowParseError when the JSON cannot be read."""
+    _, checked = editor.read_workflow(text if text and text.strip() else EMPTY, has_mask=has_mask)
+    workflow, focus = apply_edit(checked.workflow, op, editor.registry)
+    return workflow.dumps(), focus
+
+
+def failure_of(exc: BaseException) -> tuple[int, str] | None:
+    """(step, message) for a run that failed at a step; None for other errors."""
+    if isinstance(exc, StepError):
+        return exc.step, str(exc.cause)
+    return None
+
+
+def workflow_canvas(value: str = "", elem_id: str = "lego-canvas", **kwargs) -> gr.HTML:
+    css = (STATIC / "canvas.css").read_text(encoding="utf-8")
+    script = (STATIC / "canvas.js").read_text(encoding="utf-8")
+    return gr.HTML(value=value, html_template=f'<style>{css}</style><div class="lc-root"></div>', js_on_load=script,
+                   apply_default_css=False, container=False, padding=False, elem_id=elem_id, **kwargs)
+
+
+# -- a page with only the canvas ---------------------------------------------------------------
+def canvas_demo(editor: Editor, image: Any, workflow: str = "", mask: Any = None) -> gr.Blocks:
+    """The canvas beside its JSON, the result and the run's trace, on one fixed input."""
+    inputs = editor.prepare(image, mask)
+    has_mask = inputs.mask is not None
+
+    def on_edit(text: str, last: RunResult | None, evt: gr.EventData):
+        op = evt._data if isinstance(evt._data, dict) else {}
+        try:
+            new_text, focus = edit_workflow(editor, text, op, has_mask)
+        except LegoError as exc:
+            return gr.skip(), canvas_value(editor, text, has_mask, last, notice=str(exc))
+        return new_text, canvas_value(editor, new_text, has_mask, last, focus=focus)
+
+    def on_code(text: str, last: RunResult | None):
+        return canvas_value(editor, text, has_mask, last)
+
+    def on_run(text: str, last: RunResult | None) -> Iterator[tuple]:
+        live: dict[int, str] = {}
+        yield gr.skip(), canvas_value(editor, text, has_mask, last, live={}), gr.skip(), gr.skip(), "Running…"
+        try:
+            for ev in stream(lambda emit: editor.run(text, inputs, on_progress=lambda e: emit("step", e))):
+                if ev.kind == "step":
+                    live[ev.payload.step] = ev.payload.status
+                    yield gr.skip(), canvas_value(editor, text, has_mask, last, live=live), gr.skip(), gr.skip(), gr.skip()
+                elif ev.kind == "return":
+                    run: RunResult = ev.payload
+                    done = (f"Done in {run.seconds:.2f} s: executed step(s) {run.executed or 'none'}, "
+                            f"cached step(s) {run.cached or 'none'}.")
+                    yield run, canvas_value(editor, text, has_mask, run), run.first_image(), trace_json(run), done
+        except Exception as exc:
+            msg = describe(exc)
+            yield (gr.skip(), canvas_value(editor, text, has_mask, last, failure=failure_of(exc), notice=msg.plain()),
+                   gr.skip(), gr.skip(), msg.markdown())
+
+    with gr.Blocks(title="Lego-Edit workflow canvas") as demo:
+        last = gr.State(None)
+        gr.Markdown("## Workflow canvas\nClick a node to see and change it; wire ports by dragging; ▶ Run runs "
+                    "only what changed (the rest comes from the step cache, shown blue).")
+        with gr.Row(equal_height=False):
+            gr.Image(inputs.image, label="Input", interactive=False, height=220, elem_id="lego-canvas-input")
+            result = gr.Image(label="Result", type="numpy", format="png", interactive=False, height=220,
+                              elem_id="lego-canvas-result")
+        status = gr.Markdown("", elem_id="lego-canvas-status")
+        canvas = workflow_canvas(canvas_value(editor, workflow, has_mask))
+        with gr.Row(equal_height=False):
+            code = gr.Code(workflow, label="Workflow JSON (edits here redraw the canvas)", language="json",
+                           interactive=True, lines=14, max_lines=30, elem_id="lego-canvas-code")
+            trace = gr.Code("", label="Trace of the last run", language="json", interactive=False, lines=14,
+                            max_lines=30, elem_id="lego-canvas-trace")
+        quick = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
+        canvas.edit(on_edit, [code, last], [code, canvas], **quick)
+        code.input(on_code, [code, last], [canvas], **quick)
+        canvas.submit(on_run, [code, last], [last, canvas, result, trace, status], show_progress="hidden",
+                      api_visibility="private")
+    return demo
