@@ -38,9 +38,10 @@ EMPTY = {"process": "", "pipeline": []}
 
 def canvas_value(editor: Editor, text: str | None, has_mask: bool = False, run: RunResult | None = None,
                  live: Mapping[int, str] | None = None, failure: tuple[int, str] | None = None,
-                 notice: str | None = None, focus: int | None = None) -> str:
+                 notice: str | None = None, focus: int | None = None, ack: Any = None) -> str:
     """The canvas's value for the workflow in `text` (blank: an empty workflow to build on).
-    `run` must be the last run on the current input (its matching steps show their results)."""
+    `run` must be the last run on the current input (its matching steps show their results);
+    `ack` echoes the number of the edit this value answers (the canvas sends edits one at a time)."""
     source = text if text and text.strip() else EMPTY
     try:
         parsed, checked = editor.read_workflow(source, has_mask=has_mask)
@@ -53,6 +54,8 @@ def canvas_value(editor: Editor, text: str | None, has_mask: bool = False, run: 
         view["notice"] = notice
     if focus is not None:
         view["focus"] = focus
+    if ack is not None:
+        view["ack"] = ack
     return json.dumps(view, ensure_ascii=False)
 
 
@@ -88,9 +91,9 @@ def canvas_demo(editor: Editor, image: Any, workflow: str = "", mask: Any = None
         op = evt._data if isinstance(evt._data, dict) else {}
         try:
             new_text, focus = edit_workflow(editor, text, op, has_mask)
-        except LegoError as exc:
-            return gr.skip(), canvas_value(editor, text, has_mask, last, notice=str(exc))
-        return new_text, canvas_value(editor, new_text, has_mask, last, focus=focus)
+        except Exception as exc:  # the canvas waits for an answer to every edit
+            return gr.skip(), canvas_value(editor, text, has_mask, last, notice=describe(exc).plain(), ack=op.get("seq"))
+        return new_text, canvas_value(editor, new_text, has_mask, last, focus=focus, ack=op.get("seq"))
 
     def on_code(text: str, last: RunResult | None):
         return canvas_value(editor, text, has_mask, last)
@@ -126,11 +129,12 @@ def canvas_demo(editor: Editor, image: Any, workflow: str = "", mask: Any = None
         with gr.Row(equal_height=False):
             code = gr.Code(workflow, label="Workflow JSON (edits here redraw the canvas)", language="json",
                            interactive=True, lines=14, max_lines=30, elem_id="lego-canvas-code")
-            trace = gr.Code("", label="Trace of the last run", language="json", interactive=False, lines=14,
-                            max_lines=30, elem_id="lego-canvas-trace")
+            trace = gr.Textbox("", label="Trace of the last run (JSON)", interactive=False, lines=14,
+                               max_lines=30, elem_id="lego-canvas-trace")
         quick = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
-        canvas.edit(on_edit, [code, last], [code, canvas], **quick)
-        code.input(on_code, [code, last], [canvas], **quick)
+        # the canvas sends one edit at a time itself; typed JSON: the last keystroke's text wins
+        canvas.edit(on_edit, [code, last], [code, canvas], trigger_mode="multiple", **quick)
+        code.input(on_code, [code, last], [canvas], trigger_mode="always_last", **quick)
         canvas.submit(on_run, [code, last], [last, canvas, result, trace, status], show_progress="hidden",
                       api_visibility="private")
     return demo

@@ -277,9 +277,18 @@ def _layout(nodes: list[dict], edges: list[dict]) -> tuple[int, int]:
     g.add_nodes_from(n["id"] for n in nodes)
     g.add_edges_from((e["from"], e["to"]) for e in edges if e["to"] != "result")
     if nx.is_directed_acyclic_graph(g):
-        layer = {}
-        for node in nx.topological_sort(g):
-            layer[node] = max((layer[p] + 1 for p in g.predecessors(node)), default=0 if node == "init" else 1)
+        order = list(nx.topological_sort(g))
+
+        def depths(first: int) -> dict[str, int]:
+            layer: dict[str, int] = {}
+            for node in order:
+                layer[node] = max((layer[p] + 1 for p in g.predecessors(node)), default=0 if node == "init" else first)
+            return layer
+
+        # a step nothing feeds yet (just added, or cut off) waits after the steps fed from the
+        # input: that is where it is most likely wired next
+        layer = depths(1)
+        layer = depths(1 + max((layer[n] for n in nx.descendants(g, "init")), default=0))
     else:  # a cycle (the validator reports it): list order
         layer = {n["id"]: i for i, n in enumerate(nodes)}
     layer["result"] = 1 + max((v for k, v in layer.items() if k != "result"), default=0)

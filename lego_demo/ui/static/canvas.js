@@ -38,7 +38,20 @@
   let pinch = null;
 
   const esc = (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
-  const send = (op) => { root.classList.add("lc-busy"); trigger("edit", op); };
+  // edits go one at a time: each is applied to the JSON the previous one left (the server
+  // echoes the edit's number as view.ack); a lost answer frees the queue after 20 s
+  const queue = [];
+  let pending = null, seq = 0;
+  function pump() {
+    if (pending || !queue.length) return;
+    pending = queue.shift();
+    pending.seq = ++seq;
+    root.classList.add("lc-busy");
+    trigger("edit", pending);
+    clearTimeout(pump.timer);
+    pump.timer = setTimeout(() => { pending = null; root.classList.remove("lc-busy"); pump(); }, 20000);
+  }
+  function send(op) { queue.push(op); pump(); }
 
   function toast(text, bad) {
     toastBox.textContent = text;
@@ -65,12 +78,14 @@
     const r = viewport.getBoundingClientRect();
     return { x: (e.clientX - r.left - tx) / k, y: (e.clientY - r.top - ty) / k };
   }
-  function reveal(id) {
+  function reveal(id) { // pan as little as needed to show a node (a margin of 12 px)
     const n = byId[id]; if (!n) return;
-    const w = viewport.clientWidth, h = viewport.clientHeight;
-    const left = n.x * k + tx, top = n.y * k + ty;
-    if (left < 0 || left + n.w * k > w) tx = w / 2 - (n.x + n.w / 2) * k;
-    if (top < 0 || top + n.h * k > h) ty = Math.min(h / 2 - (n.y + n.h / 2) * k, 10 - n.y * k);
+    const w = viewport.clientWidth, h = viewport.clientHeight, m = 12;
+    const left = n.x * k + tx, top = n.y * k + ty, right = left + n.w * k, bottom = top + n.h * k;
+    if (right > w - m) tx -= Math.min(right - (w - m), left - m);
+    else if (left < m) tx += m - left;
+    if (bottom > h - m) ty -= Math.min(bottom - (h - m), top - m);
+    else if (top < m) ty += m - top;
     apply();
   }
 
@@ -183,7 +198,9 @@
   function draw() {
     let next = null;
     try { next = props.value ? JSON.parse(props.value) : null; } catch (err) { next = null; }
-    root.classList.remove("lc-busy");
+    if (pending && next && next.ack === pending.seq) { pending = null; clearTimeout(pump.timer); }
+    if (!pending) root.classList.remove("lc-busy");
+    setTimeout(pump, 0);
     if (!next) { message.textContent = "No workflow yet: plan an edit, or add bricks with + Add brick."; return; }
     view = next;
     byId = {};
@@ -320,6 +337,7 @@
     svg.querySelector(".lc-wire").setAttribute("d", curve(wire.x, wire.y, w.x, w.y));
   }
   function endWire() {
+    if (wire && wire.armed && !toastBox.classList.contains("lc-bad")) toastBox.classList.remove("lc-show");
     wire = null;
     root.classList.remove("lc-wiring");
     const temp = svg.querySelector(".lc-wire");
