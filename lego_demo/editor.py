@@ -24,6 +24,7 @@ from .errors import BadInput, Declined, InvalidWorkflow
 from .executor import Executor, RunResult, StepCache, StepEvent
 from .models import ModelManager
 from .registry import Registry
+from .slots import Slots
 from .types import ValueType, content_key, input_key
 from .validate import Validation, validate
 from .workflow import Parsed, Workflow, parse_workflow
@@ -45,6 +46,12 @@ class EditorConfig:
     quant: str | None = None  # mllm: 4bit | 8bit | none (None: 4bit on CUDA, none on CPU)
     base_url: str | None = None  # openai: e.g. http://127.0.0.1:8000/v1 (else $OPENAI_BASE_URL)
     models_max_bytes: int | None = None  # model manager budget (None: free only on out-of-memory)
+    prompt_file: str | None = None  # mllm/openai: the release's system_prompt.txt (official profile)
+    critic_prompt_file: str | None = None  # model critic: EditThinker's prompt_template.txt
+    preload: bool = False  # load every configured model at start (ZeroGPU needs it)
+    model_calls_per_device: int = 1  # heavy model calls at once per device, across all sessions
+    ray: dict[str, Any] = field(default_factory=dict)  # lego.toml [ray]: address → call the deployments
+    ray_bricks: list[str] = field(default_factory=list)  # --engine BRICK=ray:ENGINE
 
 
 @dataclass(frozen=True)
@@ -76,13 +83,14 @@ def make_builder(name: str, registry: Registry, config: EditorConfig | None = No
     if name == "mllm":
         from .builders.mllm import DEFAULT_MODEL, MLLMBuilder
 
-        return MLLMBuilder(registry, model=config.model or DEFAULT_MODEL, quant=config.quant, manager=models)
+        return MLLMBuilder(registry, model=config.model or DEFAULT_MODEL, quant=config.quant, manager=models,
+                           prompt_file=config.prompt_file)
     if name == "openai":
         from .builders.openai_builder import OpenAIBuilder
 
         if not config.model:
             raise BadInput("the openai Builder needs --model NAME (the model the server serves)")
-        return OpenAIBuilder(registry, model=config.model, base_url=config.base_url)
+        return OpenAIBuilder(registry, model=config.model, base_url=config.base_url, prompt_file=config.prompt_file)
     raise BadInput(f"unknown builder {name!r}; available: {', '.join(BUILDERS)}")
 
 
@@ -121,9 +129,18 @@ class Editor:
             config.plugins, engine_choice=config.engine_choice, engine_options=config.engine_options
         )
         check_engine_settings(registry)
+        if config.ray.get("address") or config.ray_bricks:
+            from .ray_serve import place_on_ray
+
+            place_on_ray(registry, config)  # connects lazily, on the first call or availability check
         models = ModelManager(max_bytes=config.models_max_bytes)  # loads nothing until a step needs it
-        executor = Executor(registry, cache=StepCache(config.cache_bytes), seed=config.seed, models=models)
-        return cls(registry, executor=executor, config=config, models=models)
+        executor = Executor(registry, cache=StepCache(config.cache_bytes), seed=config.seed, models=models,
+                            slots=Slots(config.model_calls_per_device))
+        editor = cls(registry, executor=executor, config=config, models=models)
+        from .startup import start_models
+
+        start_models(editor)  # the configured models fit the GPU (else CannotDo with the numbers); preload
+        return editor
 
     def with_builder(self, name: str) -> Editor:
         """The same editor (registry, Executor, step cache, model manager) planning with
@@ -160,7 +177,7 @@ class Editor:
                 raise BadInput(f"the model critic needs a model Builder (--builder mllm or openai), not {builder.name!r}")
             from .critics.model import ModelCritic
 
-            return ModelCritic(builder)
+            return ModelCritic(builder, prompt_file=self.config.critic_prompt_file)
         raise BadInput(f"unknown critic {name!r}; available: {', '.join(CRITICS)}")
 
     def judge(self, builder: str, model: str, base_url: str | None = None):

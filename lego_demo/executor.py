@@ -23,6 +23,7 @@ import numpy as np
 
 from .errors import BadInput, CannotDo, InvalidWorkflow, LegoError, StepCannotDo, StepError
 from .registry import Registry
+from .slots import Slots
 from .spec import RunContext
 from .types import ValueType, conforms, content_key, input_key, nbytes, summarize
 from .validate import validate
@@ -102,6 +103,7 @@ class StepTrace:
     key: str
     inputs: dict[str, Any]
     outputs: dict[str, dict]
+    where: str = "here"  # "here", or where a placed engine ran (Registry.placements)
 
     def to_json(self) -> dict:
         return dict(vars(self))
@@ -179,13 +181,15 @@ def _literal_json(value: Any) -> Any:
 
 class Executor:
     def __init__(self, registry: Registry, cache: StepCache | None = None, seed: int = 0, models: Any = None,
-                 step_timeout: float | None = DEFAULT_STEP_TIMEOUT_S, max_pixels: int = MAX_VALUE_PIXELS):
+                 step_timeout: float | None = DEFAULT_STEP_TIMEOUT_S, max_pixels: int = MAX_VALUE_PIXELS,
+                 slots: Slots | None = None):
         self.registry = registry
         self.cache = cache if cache is not None else StepCache()
         self.seed = seed
         self.models = models
         self.step_timeout = step_timeout
         self.max_pixels = max_pixels
+        self.slots = slots if slots is not None else Slots()  # concurrency limits per device / server
 
     def check_engines(self, workflow: Workflow) -> None:
         """Before running: every step's brick must have an engine that can run here."""
@@ -322,16 +326,35 @@ class Executor:
             key=key,
             inputs={k: str(v) if isinstance(v, Ref) else _literal_json(v) for k, v in step.inputs.items()},
             outputs={k: summarize(v) for k, v in outputs.items()},
+            where=engine.where,
         )
 
     def _call(self, engine, ctx: RunContext, args: dict[str, Any]) -> Any:
-        """Run an engine under the step time limit. Python cannot stop a thread: a step that
-        overruns is abandoned (its result discarded) and reported."""
+        """Run an engine in its concurrency slot (see `slots`), under the step time limit (the
+        wait for the slot does not count). Python cannot stop a thread: a step that overruns is
+        abandoned (its result discarded) and reported; it keeps its slot until it really ends."""
+        slot = self.slots.slot_for(engine, ctx.options)
+        if slot is not None:
+            self.slots.acquire(*slot)
+
+        def release(_=None) -> None:
+            if slot is not None:
+                self.slots.release(slot[0])
+
         if self.step_timeout is None:
-            return engine.run(ctx, **args)
+            try:
+                return engine.run(ctx, **args)
+            finally:
+                release()
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"step{ctx.step}")
         try:
-            return pool.submit(engine.run, ctx, **args).result(timeout=self.step_timeout)
+            future = pool.submit(engine.run, ctx, **args)
+        except BaseException:
+            release()
+            raise
+        future.add_done_callback(release)
+        try:
+            return future.result(timeout=self.step_timeout)
         except FutureTimeout:
             raise LegoError(f"took longer than the step time limit of {self.step_timeout:g} s") from None
         finally:

@@ -82,13 +82,18 @@ class RunContext:
 
 @dataclass
 class Engine:
-    """One way to run a brick. `check` returns why it cannot run here, or None."""
+    """One way to run a brick. `check` returns why it cannot run here, or None. `slot` names
+    the shared resource a call holds and how many calls may hold it at once, e.g.
+    ("images http://gpu-box:8000/v1", 2); None = the Executor's default (model engines: one
+    call per device, classical: none). See `lego_demo.slots`."""
 
     name: str
     kind: str
     run: Callable[..., dict]
     version: str = "1"
     check: Callable[[Mapping[str, Any]], str | None] | None = None
+    slot: Callable[[Mapping[str, Any]], tuple[str, int] | None] | None = None
+    where: str = "here"  # where it runs: "here", or a placement such as "ray lego-FILL-diffusers-inpaint"
 
     def unavailable_reason(self, options: Mapping[str, Any] | None = None) -> str | None:
         if self.check is None:
@@ -125,6 +130,7 @@ class BrickSpec:
         kind: str = "classical",
         version: str = "1",
         check: Callable[[Mapping[str, Any]], str | None] | None = None,
+        slot: Callable[[Mapping[str, Any]], tuple[str, int] | None] | None = None,
     ) -> Callable[[Callable[..., dict]], Callable[..., dict]]:
         """Decorator adding an engine; engines are tried in declaration order."""
         if kind not in ENGINE_KINDS:
@@ -133,7 +139,7 @@ class BrickSpec:
             raise SpecError(f"brick {self.name}: engine {name!r} is declared twice")
 
         def register(fn: Callable[..., dict]) -> Callable[..., dict]:
-            self.engines.append(Engine(name=name, kind=kind, run=fn, version=version, check=check))
+            self.engines.append(Engine(name=name, kind=kind, run=fn, version=version, check=check, slot=slot))
             return fn
 
         return register

@@ -187,14 +187,18 @@ def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
             a_turns = gr.Number(value=3, precision=0, label="turns")
             a_turns_json = gr.Textbox(label="turns JSON")
             a_btns = [gr.Button(visible=False) for _ in range(4)]
+        # every event that plans or runs shares one queue limit (demo.queue's default), so it
+        # bounds edits across all sessions and endpoints; heavy model calls inside them wait for
+        # their device or server in the Executor (lego_demo/slots.py), classical steps do not
+        edits = {"concurrency_id": "edits"}
         a_btns[0].click(api["edit"], [a_image, a_instruction, a_mask, a_feedback, a_think_turns],
-                        [a_result, a_workflow, a_reasoning], api_name="edit")
+                        [a_result, a_workflow, a_reasoning], api_name="edit", **edits)
         a_btns[1].click(api["plan"], [a_image, a_instruction, a_mask, a_feedback],
-                        [a_workflow, a_reasoning, a_declined], api_name="plan")
+                        [a_workflow, a_reasoning, a_declined], api_name="plan", **edits)
         a_btns[2].click(api["run_workflow"], [a_image, a_workflow_in, a_mask],
-                        [a_result, a_trace], api_name="run_workflow")
+                        [a_result, a_trace], api_name="run_workflow", **edits)
         a_btns[3].click(api["think_edit"], [a_image, a_instruction, a_mask, a_feedback, a_turns],
-                        [a_result, a_turns_json], api_name="think_edit")
+                        [a_result, a_turns_json], api_name="think_edit", **edits)
 
         # -- UI handlers ---------------------------------------------------------------------------
         run_outputs = [state, reasoning, graph, code, problems, gallery, result_img, status, feedback_md,
@@ -414,7 +418,7 @@ def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
             session.builder = name
             return session
 
-        common = {"show_progress_on": [result_img], "api_visibility": "private"}
+        common = {"show_progress_on": [result_img], "api_visibility": "private", **edits}
         run_btn.click(on_plan_run, [state, image_in, instruction, think_turns], run_outputs, **common)
         instruction.submit(on_plan_run, [state, image_in, instruction, think_turns], run_outputs, **common)
         replan_btn.click(on_replan, [state, image_in, instruction, feedback], run_outputs, **common)
