@@ -252,3 +252,46 @@ def test_twenty_steps_at_390px_pan_zoom_and_tap_to_wire(browser, demo_url):
     _shot(page, "canvas_07_tapped_wire_390")
     assert not errors, errors
     page.close()
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import app as app_module
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = app_module.build_parser().parse_args(["--port", str(port), "--host", "127.0.0.1"])
+    demo, options = app_module.create_app(args)
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **options)
+    try:
+        yield url
+    finally:
+        demo.close()
+
+
+def test_in_the_app_the_canvas_follows_the_plan_and_reruns_one_step(browser, app_url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(app_url)
+    page.wait_for_selector(f"{CANVAS} .lc-root")
+    page.locator("#lego-examples").get_by_text("make the blue square green").first.click()
+    page.wait_for_function("document.querySelector('#lego-instruction textarea').value.length > 0")
+    page.wait_for_timeout(800)  # the example image loads into the editor
+    page.click("#lego-run-btn")
+    page.wait_for_selector("#lego-status:has-text('turn 1')")
+    page.wait_for_selector(f"{_node(page, 'step2')}.lc-st-done")  # the canvas shows the plan and its run
+    page.locator(CANVAS).scroll_into_view_if_needed()
+    _edit_literal(page, "step2", "prompt", "red")
+    page.click("#lego-wf-acc button, #lego-wf-acc .label-wrap >> nth=0")  # the JSON box followed
+    page.wait_for_function("() => { const c = document.querySelector('#lego-code .cm-content');"
+                           " return (c.cmTile || c.cmView).view.state.doc.toString().includes('\"red\"'); }")
+    page.click(f"{CANVAS} .lc-run")
+    status = page.inner_text("#lego-status:has-text('turn 2')")
+    assert "hand-edited workflow" in status and "Re-used from the step cache: step(s) 1" in status, status
+    page.wait_for_selector(f"{_node(page, 'step1')}.lc-st-cached")
+    page.wait_for_selector(f"{_node(page, 'step2')}.lc-st-done")
+    page.locator(CANVAS).screenshot(path=str(ARTIFACTS / "canvas_08_in_the_app.png"))
+    _shot(page, "canvas_09_app_page")
+    page.close()

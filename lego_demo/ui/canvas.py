@@ -29,7 +29,7 @@ from ..executor import RunResult
 from .canvas_edits import apply_edit
 from .canvas_view import canvas_view, empty_view
 from .errors import describe
-from .session import stream
+from .session import Editors, Session, stream
 from .views import trace_json
 
 STATIC = Path(__file__).with_name("static")
@@ -42,14 +42,16 @@ def canvas_value(editor: Editor, text: str | None, has_mask: bool = False, run: 
     """The canvas's value for the workflow in `text` (blank: an empty workflow to build on).
     `run` must be the last run on the current input (its matching steps show their results);
     `ack` echoes the number of the edit this value answers (the canvas sends edits one at a time)."""
-    source = text if text and text.strip() else EMPTY
+    blank = not (text and text.strip())
     try:
-        parsed, checked = editor.read_workflow(source, has_mask=has_mask)
+        parsed, checked = editor.read_workflow(EMPTY if blank else text, has_mask=has_mask)
     except LegoError as exc:
         view = empty_view(f"The workflow JSON cannot be read, so the canvas shows nothing: {exc}", editor.registry)
     else:
-        view = canvas_view(checked.workflow, checked.problems, editor.registry, has_mask=has_mask, run=run,
-                           live=live, failure=failure)
+        view = canvas_view(checked.workflow, [] if blank else checked.problems, editor.registry, has_mask=has_mask,
+                           run=run, live=live, failure=failure)
+        if blank:
+            view["message"] = "No workflow yet: plan an edit, or build one here with + Add brick."
     if notice:
         view["notice"] = notice
     if focus is not None:
@@ -67,6 +69,17 @@ def edit_workflow(editor: Editor, text: str | None, op: Mapping[str, Any], has_m
     return workflow.dumps(), focus
 
 
+def answer_edit(editor: Editor, text: str | None, op: Any, has_mask: bool, run: RunResult | None) -> tuple[Any, str]:
+    """A page's answer to one canvas edit: (the new JSON text, or gr.skip() when the edit was
+    refused, and the canvas value, which says why)."""
+    op = op if isinstance(op, dict) else {}
+    try:
+        new_text, focus = edit_workflow(editor, text, op, has_mask)
+    except Exception as exc:  # the canvas waits for an answer to every edit
+        return gr.skip(), canvas_value(editor, text, has_mask, run, notice=describe(exc).plain(), ack=op.get("seq"))
+    return new_text, canvas_value(editor, new_text, has_mask, run, focus=focus, ack=op.get("seq"))
+
+
 def failure_of(exc: BaseException) -> tuple[int, str] | None:
     """(step, message) for a run that failed at a step; None for other errors."""
     if isinstance(exc, StepError):
@@ -81,6 +94,23 @@ def workflow_canvas(value: str = "", elem_id: str = "lego-canvas", **kwargs) -> 
                    apply_default_css=False, container=False, padding=False, elem_id=elem_id, **kwargs)
 
 
+# -- in the app: the session's workflow, input and selected run ----------------------------------
+def shown_run(session: Session) -> RunResult | None:
+    """The run the canvas shows: the selected turn's, if it ran on the current input."""
+    turn = session.turns[session.selected] if session.selected is not None and session.turns else None
+    if turn is None or session.inputs is None or turn.inputs.key != session.inputs.key:
+        return None
+    return turn.run
+
+
+def session_canvas(editors: Editors, session: Session, text: str | None, **kwargs) -> str:
+    return canvas_value(editors.get(session.builder), text, session.mask is not None, shown_run(session), **kwargs)
+
+
+def session_edit(editors: Editors, session: Session, text: str | None, op: Any) -> tuple[Any, str]:
+    return answer_edit(editors.get(session.builder), text, op, session.mask is not None, shown_run(session))
+
+
 # -- a page with only the canvas ---------------------------------------------------------------
 def canvas_demo(editor: Editor, image: Any, workflow: str = "", mask: Any = None) -> gr.Blocks:
     """The canvas beside its JSON, the result and the run's trace, on one fixed input."""
@@ -88,12 +118,7 @@ def canvas_demo(editor: Editor, image: Any, workflow: str = "", mask: Any = None
     has_mask = inputs.mask is not None
 
     def on_edit(text: str, last: RunResult | None, evt: gr.EventData):
-        op = evt._data if isinstance(evt._data, dict) else {}
-        try:
-            new_text, focus = edit_workflow(editor, text, op, has_mask)
-        except Exception as exc:  # the canvas waits for an answer to every edit
-            return gr.skip(), canvas_value(editor, text, has_mask, last, notice=describe(exc).plain(), ack=op.get("seq"))
-        return new_text, canvas_value(editor, new_text, has_mask, last, focus=focus, ack=op.get("seq"))
+        return answer_edit(editor, text, evt._data, has_mask, last)
 
     def on_code(text: str, last: RunResult | None):
         return canvas_value(editor, text, has_mask, last)

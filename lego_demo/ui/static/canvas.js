@@ -211,7 +211,7 @@
       message.classList.add("lc-bad");
     } else {
       message.classList.remove("lc-bad");
-      message.textContent = (view.problems || []).map((t) => "⚠ " + t).join("\n");
+      message.textContent = (view.problems || []).map((t) => "⚠ " + t).join("\n") || view.message || "";
     }
     if (!view.nodes.length) { if (view.notice) toast(view.notice, true); return; }
     world.style.width = view.width + "px"; world.style.height = view.height + "px";
