@@ -70,6 +70,9 @@ def test_edits_change_the_json_and_nonsense_is_refused_with_a_reason(editor):
     assert parse_workflow(text).workflow.step(2).inputs["prompt"] == "red"
     text, _ = edit_workflow(editor, text, {"op": "set", "step": 2, "input": "strength", "value": "0.4"})
     assert parse_workflow(text).workflow.step(2).inputs["strength"] == 0.4
+    assert json.loads(text)["pipeline"][0]["output"] == {"mask": "step1[mask]", "image": "step1[image]"}
+    bare, _ = edit_workflow(editor, twenty_steps(), {"op": "set", "step": 1, "input": "prompt", "value": "red ball"})
+    assert json.loads(bare)["pipeline"][1]["output"] == {"mask": "step2[mask]"}  # used outputs get declared
     with pytest.raises(BadInput, match="takes a Mask; step1\\[image\\] is an Image"):
         edit_workflow(editor, text, {"op": "connect", "source": "step1[image]", "step": 2, "input": "mask"})
     with pytest.raises(BadInput, match="cycle"):

@@ -70,9 +70,9 @@ def demo_url():
         demo.close()
 
 
-def _open(browser, url, width: int, height: int):
+def _open(browser, url, width: int, height: int, touch: bool = False):
     ARTIFACTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": width, "height": height})
+    page = browser.new_context(viewport={"width": width, "height": height}, has_touch=touch).new_page()
     page.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -203,11 +203,11 @@ def test_change_colour_add_and_wire_tone_reject_wrong_type_delete(browser, demo_
     assert "refers to step 1, which does not exist" in page.inner_text(f"{_node(page, 'step2')} .lc-problems")
     _shot(page, "canvas_05_deleted_res")
     assert not errors, errors
-    page.close()
+    page.context.close()
 
 
 def test_twenty_steps_at_390px_pan_zoom_and_tap_to_wire(browser, demo_url):
-    page, errors = _open(browser, demo_url, 390, 844)
+    page, errors = _open(browser, demo_url, 390, 844, touch=True)
     editor = page.locator("#lego-canvas-code .cm-content")
     editor.click()
     page.keyboard.press("Control+A")
@@ -224,11 +224,13 @@ def test_twenty_steps_at_390px_pan_zoom_and_tap_to_wire(browser, demo_url):
     page.locator(CANVAS).scroll_into_view_if_needed()
     _shot(page, "canvas_06_twenty_390")
 
-    world = f"{CANVAS} .lc-world"
-    transform = f"getComputedStyle(document.querySelector('{world}')).transform"
-    scale = page.evaluate(transform)
+    def scale() -> float:  # the canvas's zoom: matrix(k, 0, 0, k, x, y)
+        matrix = page.evaluate(f"getComputedStyle(document.querySelector('{CANVAS} .lc-world')).transform")
+        return float(matrix.split("(")[1].split(",")[0])
+
+    start = scale()
     page.click(f"{CANVAS} .lc-zoom-in")
-    assert page.evaluate(transform) != scale
+    assert scale() == pytest.approx(start * 1.25, rel=0.01)
     page.click(f"{CANVAS} .lc-zoom-out")
     vp = page.locator(f"{CANVAS} .lc-viewport").bounding_box()
     cx, cy = vp["x"] + vp["width"] / 2, vp["y"] + vp["height"] / 2
@@ -250,8 +252,23 @@ def test_twenty_steps_at_390px_pan_zoom_and_tap_to_wire(browser, demo_url):
     panel = page.locator(f"{CANVAS} .lc-panel").bounding_box()
     assert panel["y"] >= vp["y"] + vp["height"] - 1 and panel["width"] <= 390
     _shot(page, "canvas_07_tapped_wire_390")
+
+    # pinch: two fingers spread from 60 to 180 px apart zoom in 3×
+    start = scale()
+    touch = page.context.new_cdp_session(page)
+
+    def fingers(kind: str, half: float | None = None) -> None:
+        points = [] if half is None else [{"x": cx - half, "y": cy, "id": 0}, {"x": cx + half, "y": cy, "id": 1}]
+        touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    fingers("touchStart", 30)
+    for half in range(40, 91, 10):
+        fingers("touchMove", half)
+    fingers("touchEnd")
+    assert scale() == pytest.approx(start * 3, rel=0.05)
+    page.locator(CANVAS).screenshot(path=str(ARTIFACTS / "canvas_08_pinched_390.png"))
     assert not errors, errors
-    page.close()
+    page.context.close()
 
 
 @pytest.fixture(scope="module")
@@ -292,6 +309,6 @@ def test_in_the_app_the_canvas_follows_the_plan_and_reruns_one_step(browser, app
     assert "hand-edited workflow" in status and "Re-used from the step cache: step(s) 1" in status, status
     page.wait_for_selector(f"{_node(page, 'step1')}.lc-st-cached")
     page.wait_for_selector(f"{_node(page, 'step2')}.lc-st-done")
-    page.locator(CANVAS).screenshot(path=str(ARTIFACTS / "canvas_08_in_the_app.png"))
-    _shot(page, "canvas_09_app_page")
+    page.locator(CANVAS).screenshot(path=str(ARTIFACTS / "canvas_09_in_the_app.png"))
+    _shot(page, "canvas_10_app_page")
     page.close()

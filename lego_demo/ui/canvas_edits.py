@@ -54,7 +54,15 @@ def dependency_graph(workflow: Workflow) -> nx.DiGraph:
 
 
 def apply_edit(workflow: Workflow, op: Mapping[str, Any], registry: Registry) -> tuple[Workflow, int | None]:
-    """A changed copy of `workflow` and the step to focus (the added one), or BadInput."""
+    """A changed copy of `workflow` and the step to focus (the added one), or BadInput. Every
+    output a later step or the result uses is declared on its step, as the official JSON does."""
+    wf, focus = _apply(workflow, op, registry)
+    for ref in [r for s in wf.steps for _, r in s.refs()] + [r for r in wf.result if isinstance(r, Ref)]:
+        _declare_output(wf, ref)
+    return wf, focus
+
+
+def _apply(workflow: Workflow, op: Mapping[str, Any], registry: Registry) -> tuple[Workflow, int | None]:
     kind = op.get("op")
     if kind not in OPS:
         raise BadInput(f"unknown canvas edit {kind!r}; edits are {', '.join(OPS)}")
@@ -77,7 +85,6 @@ def apply_edit(workflow: Workflow, op: Mapping[str, Any], registry: Registry) ->
             raise BadInput(f"the result takes images or masks; {ref} is {_a(vtype)}")
         index = _result_index(wf, op, allow_end=True)
         wf.result[index:index + 1] = [ref]
-        _declare_output(wf, ref)
         return wf, None
     step = _step(wf, op)
     if kind == "delete":
@@ -110,7 +117,6 @@ def apply_edit(workflow: Workflow, op: Mapping[str, Any], registry: Registry) ->
             raise BadInput(f"wiring {ref} into step {step.number} would make a cycle: step {ref.step} "
                            f"already uses step {step.number}")
         step.inputs[name] = ref
-        _declare_output(wf, ref)
     return wf, None
 
 
@@ -151,7 +157,6 @@ def _result_index(wf: Workflow, op: Mapping[str, Any], allow_end: bool) -> int:
 
 
 def _declare_output(wf: Workflow, ref: Ref) -> None:
-    """A step lists the outputs others use (the official JSON's "output" object)."""
     step = wf.step(ref.step) if ref.step is not None else None
     if step is not None and ref.name not in step.outputs:
         step.outputs[ref.name] = ref

@@ -88,7 +88,9 @@ def matching_traces(workflow: Workflow, run: RunResult | None, registry: Registr
 
 
 def thumbnail_url(value: np.ndarray, side: int = THUMB_SIDE) -> str:
-    im = to_pil(value)
+    """A small inline image (the view is recomputed on every edit: subsample before resizing)."""
+    stride = max(1, max(value.shape[:2]) // (2 * side))
+    im = to_pil(np.ascontiguousarray(value[::stride, ::stride]))
     im.thumbnail((side, side))
     buf = io.BytesIO()
     if im.mode == "RGB":
