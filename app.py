@@ -52,9 +52,10 @@ def create_app(args: argparse.Namespace):
     """(demo, launch kwargs) for these arguments; used by main() and by the tests."""
     from lego_demo.config import editor_config
     from lego_demo.ui import build_app, launch_options
+    from lego_demo.ui.examples import example_plugins
 
     editor = Editor.from_config(editor_config(
-        getattr(args, "config", None), getattr(args, "engine", []), plugins=args.bricks,
+        getattr(args, "config", None), getattr(args, "engine", []), plugins=[*args.bricks, *example_plugins()],
         cache_mb=args.cache_mb, builder=args.builder, seed=args.seed,
         images_base_url=getattr(args, "images_base_url", None),
     ))

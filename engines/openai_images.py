@@ -89,7 +89,7 @@ def rcm_request(ctx, image, mask, prompt, strength=None):
     return image, mask, f"Make the object in the transparent area {target}; keep its shape, shading and texture"
 
 
-def cbg_request(ctx, image, mask, prompt):
+def cbg_request(ctx, image, mask, prompt, strength=None):  # the Images API has no strength knob
     from lego_demo.diffusion import target_words
 
     _masked("CBG", image, mask)
@@ -97,7 +97,7 @@ def cbg_request(ctx, image, mask, prompt):
     return image, mask, f"Replace the background with {scene}; keep the subject exactly as it is"
 
 
-def style_request(ctx, image, style, mask=None, prompt=None):
+def style_request(ctx, image, style, mask=None, prompt=None, strength=None):
     from lego_demo.diffusion import target_words
 
     _masked("STYLE", image, mask)
@@ -108,7 +108,7 @@ def style_request(ctx, image, style, mask=None, prompt=None):
     return image, mask, f"Turn {subject} into {name}"
 
 
-def env_request(ctx, image, prompt):
+def env_request(ctx, image, prompt, strength=None):
     return image, None, _text(prompt, "ENV", "naming the weather, season or time of day")
 
 

@@ -37,19 +37,32 @@ class Input:
 
     A Float input declares the closed `range` its engines accept and, where one exists, the
     `neutral` value that leaves the image unchanged (BRIGHT's ratio 0.5): the validator and the
-    Builders read these, never numbers written in the constraint prose."""
+    Builders read these, never numbers written in the constraint prose. `strength=True` marks
+    the input that says how strong the brick's effect is (its `neutral` is where the effect
+    vanishes, further from it = stronger), so
+    feedback such as "stronger" moves it for any brick; `default` is what null means (a number,
+    or a function of the image's (width, height) when it depends on the size)."""
 
     type: ValueType
     optional: bool = False
     doc: str = ""
     range: tuple[float, float] | None = None
     neutral: float | None = None
+    default: float | Callable[[int, int], float] | None = None
+    strength: bool = False
 
     def __init__(self, type: ValueType | str, optional: bool = False, doc: str = "",
-                 range: tuple[float, float] | None = None, neutral: float | None = None):
+                 range: tuple[float, float] | None = None, neutral: float | None = None,
+                 default: float | Callable[[int, int], float] | None = None, strength: bool = False):
         vtype = ValueType.parse(type)
-        if (range is not None or neutral is not None) and vtype is not ValueType.FLOAT:
-            raise SpecError(f"range/neutral are for Float inputs, not {vtype.value}")
+        if (range is not None or neutral is not None or default is not None or strength) and vtype is not ValueType.FLOAT:
+            raise SpecError(f"range/neutral/default/strength are for Float inputs, not {vtype.value}")
+        if strength and neutral is None:
+            raise SpecError("a strength input needs the neutral value (the strength that changes nothing)")
+        if default is not None and not callable(default):
+            default = float(default)
+            if range is not None and not float(range[0]) <= default <= float(range[1]):
+                raise SpecError(f"default {default} lies outside range {range}")
         if range is not None:
             lo, hi = (float(v) for v in range)
             if not lo < hi:
@@ -64,6 +77,12 @@ class Input:
         object.__setattr__(self, "doc", doc)
         object.__setattr__(self, "range", range)
         object.__setattr__(self, "neutral", neutral)
+        object.__setattr__(self, "default", default)
+        object.__setattr__(self, "strength", bool(strength))
+
+    def default_for(self, width: int, height: int) -> float | None:
+        """What null means for an image of this size."""
+        return float(self.default(width, height)) if callable(self.default) else self.default
 
 
 @dataclass
@@ -172,6 +191,10 @@ def _input_json(p: Input) -> dict:
         out["range"] = list(p.range)
     if p.neutral is not None:
         out["neutral"] = p.neutral
+    if p.default is not None:
+        out["default"] = "depends on the image size" if callable(p.default) else p.default
+    if p.strength:
+        out["strength"] = True
     return out
 
 

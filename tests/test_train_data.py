@@ -113,7 +113,8 @@ def test_registry_decides_which_templates_apply(registry):
 
     assert all(all(b in registry for b in t.needs) for t in templates_for(registry))
     small = Registry([registry.get(n) for n in ("RES", "RCM", "SOS")])
-    assert {t.family for t in templates_for(small)} == {"recolor", "recolor-masked", "material", "hide", "open"}
+    assert {t.family for t in templates_for(small)} == {"recolor", "recolor-masked", "material", "hide", "open",
+                                                        "use-for:RCM"}  # RCM says what it is for (issue 16)
     dehaze = brick("DEHAZE", kind="edit", summary="removes haze", inputs={"image": "Image"}, outputs={"image": "Image"},
                    constraint="whole image", use_for=("remove the haze", "make the photo less hazy"))
     with_plugin = Registry([*registry.specs(), dehaze])
