@@ -302,8 +302,9 @@ def test_in_the_app_the_canvas_follows_the_plan_and_reruns_one_step(browser, app
     page.locator(CANVAS).scroll_into_view_if_needed()
     _edit_literal(page, "step2", "prompt", "red")
     page.click("#lego-wf-acc button, #lego-wf-acc .label-wrap >> nth=0")  # the JSON box followed
-    page.wait_for_function("() => { const c = document.querySelector('#lego-code .cm-content');"
-                           " return (c.cmTile || c.cmView).view.state.doc.toString().includes('\"red\"'); }")
+    page.wait_for_function("() => { const c = document.querySelector('#lego-code .cm-content');"  # drawn once open
+                           " const v = c && (c.cmTile || c.cmView);"
+                           " return !!v && v.view.state.doc.toString().includes('\"red\"'); }")
     page.click(f"{CANVAS} .lc-run")
     status = page.inner_text("#lego-status:has-text('turn 2')")
     assert "hand-edited workflow" in status and "Re-used from the step cache: step(s) 1" in status, status
