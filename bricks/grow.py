@@ -9,10 +9,10 @@ GROW = brick(
     "GROW",
     kind="predict",
     summary="Grow a mask outward (or shrink it inward) by a margin",
-    inputs={"mask": "Mask", "amount": Input("Float", optional=True)},
+    inputs={"mask": "Mask", "amount": Input("Float", optional=True, range=(-0.25, 0.25), neutral=0.0)},
     outputs={"mask": "Mask"},
     constraint="amount is a fraction of the image's longer side: 0.02 (the default) grows the mask by 2%; "
-    "a negative amount shrinks it. Use it when a removal or recolour leaves the object's edges behind.",
+    "a negative amount shrinks it; from -0.25 to 0.25. Use it when a removal or recolour leaves the object's edges behind.",
     aliases=("MASK-GROW", "DILATE"),
 )
 

@@ -11,9 +11,9 @@ PIXELATE = brick(
     "PIXELATE",
     kind="edit",
     summary="Pixelate (mosaic) the mask area, e.g. to anonymise a face or a licence plate",
-    inputs={"image": "Image", "mask": "Mask", "block": Input("Float", optional=True)},
+    inputs={"image": "Image", "mask": "Mask", "block": Input("Float", optional=True, range=(2, 4096))},
     outputs={"image": "Image"},
-    constraint="block is the mosaic cell size in pixels (null = 1/48 of the image's longer "
+    constraint="block is the mosaic cell size in pixels, 2 to 4096 (null = 1/48 of the image's longer "
     "side, at least 6). Only the mask area changes.",
     aliases=("MOSAIC",),
 )

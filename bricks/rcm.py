@@ -22,7 +22,7 @@ RCM = brick(
     "RCM",
     kind="edit",
     summary="Replace the color or material of an object",
-    inputs={"image": "Image", "mask": "Mask", "prompt": "Str", "strength": Input("Float", optional=True)},
+    inputs={"image": "Image", "mask": "Mask", "prompt": "Str", "strength": Input("Float", optional=True, range=(0, 1))},
     outputs={"image": "Image"},
     constraint="The prompt names the new colour or material; only the mask area changes. strength "
     "0-1 (null = 0.2) is how far the object's lightness moves towards the new colour's: low keeps "

@@ -26,9 +26,9 @@ TONE = brick(
     summary="Adjust brightness, contrast and/or saturation of the image or of the mask area",
     inputs={
         "image": "Image",
-        "brightness": Input("Float", optional=True),
-        "contrast": Input("Float", optional=True),
-        "saturation": Input("Float", optional=True),
+        "brightness": Input("Float", optional=True, range=(-1, 1), neutral=0),
+        "contrast": Input("Float", optional=True, range=(-1, 1), neutral=0),
+        "saturation": Input("Float", optional=True, range=(-1, 1), neutral=0),
         "mask": Input("Mask", optional=True),
     },
     outputs={"image": "Image"},

@@ -28,6 +28,7 @@ from .types import ValueType
 
 NAME_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$")
 KINDS = ("predict", "edit")
+MAX_STR_CHARS = 1000  # a prompt; no Str input may be longer
 ENGINE_KINDS = ("classical", "model")
 
 
@@ -37,19 +38,24 @@ class Input:
 
     A Float input declares the closed `range` its engines accept and, where one exists, the
     `neutral` value that leaves the image unchanged (BRIGHT's ratio 0.5): the validator and the
-    Builders read these, never numbers written in the constraint prose."""
+    Builders read these, never numbers written in the constraint prose. A Str input is at most
+    `max_chars` long (default MAX_STR_CHARS): engines' cost grows with the text."""
 
     type: ValueType
     optional: bool = False
     doc: str = ""
     range: tuple[float, float] | None = None
     neutral: float | None = None
+    max_chars: int | None = None
 
     def __init__(self, type: ValueType | str, optional: bool = False, doc: str = "",
-                 range: tuple[float, float] | None = None, neutral: float | None = None):
+                 range: tuple[float, float] | None = None, neutral: float | None = None,
+                 max_chars: int | None = None):
         vtype = ValueType.parse(type)
         if (range is not None or neutral is not None) and vtype is not ValueType.FLOAT:
             raise SpecError(f"range/neutral are for Float inputs, not {vtype.value}")
+        if max_chars is not None and (vtype is not ValueType.STR or not 0 < max_chars <= MAX_STR_CHARS):
+            raise SpecError(f"max_chars is for Str inputs, from 1 to {MAX_STR_CHARS}")
         if range is not None:
             lo, hi = (float(v) for v in range)
             if not lo < hi:
@@ -64,6 +70,7 @@ class Input:
         object.__setattr__(self, "doc", doc)
         object.__setattr__(self, "range", range)
         object.__setattr__(self, "neutral", neutral)
+        object.__setattr__(self, "max_chars", max_chars)
 
 
 @dataclass
@@ -166,6 +173,8 @@ def _input_json(p: Input) -> dict:
         out["range"] = list(p.range)
     if p.neutral is not None:
         out["neutral"] = p.neutral
+    if p.type is ValueType.STR:
+        out["max_chars"] = p.max_chars or MAX_STR_CHARS
     return out
 
 

@@ -68,7 +68,7 @@ class Step:
     number: int
     brick: str
     inputs: dict[str, Any]  # Ref, or a literal: str / float / None
-    outputs: dict[str, Ref | None] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)  # Ref, None, or what was written instead
 
     def refs(self) -> list[tuple[str, Ref]]:
         return [(k, v) for k, v in self.inputs.items() if isinstance(v, Ref)]
@@ -251,6 +251,15 @@ def _literal_or_ref(value: Any) -> Any:
     return ref if ref is not None else value
 
 
+def _output_ref(value: Any) -> Any:
+    """An output's reference; a value that is not one (a number, a word) is kept as it is so
+    that validation reports it instead of the step silently losing that output."""
+    if value is None:
+        return None
+    ref = Ref.parse(value)
+    return ref if ref is not None else value
+
+
 def _result_entries(raw: Any) -> list[Ref | str]:
     """Result entries from "[step1[image], step3[image]]", a list, or a bare reference.
     Anything that is not a reference is kept as text so validation reports it."""
@@ -322,7 +331,7 @@ def workflow_from_json(obj: Any, repairs: list[str] | None = None) -> Workflow:
                 number=number,
                 brick=name.strip(),
                 inputs={str(k).strip(): _literal_or_ref(v) for k, v in inputs.items()},
-                outputs={str(k).strip(): Ref.parse(v) if v is not None else None for k, v in outputs.items()},
+                outputs={str(k).strip(): _output_ref(v) for k, v in outputs.items()},
             )
         )
     if result is None:

@@ -2,6 +2,8 @@
 a workflow is refused by the reader or the validator with a message naming it (exit 2), before
 any engine runs."""
 
+import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +13,10 @@ import pytest
 from PIL import Image
 
 from lego_demo.errors import WorkflowParseError
-from lego_demo.validate import validate
-from lego_demo.workflow import MAX_DEPTH, MAX_WORKFLOW_CHARS, parse_workflow
+from lego_demo.spec import MAX_STR_CHARS
+from lego_demo.types import ValueType
+from lego_demo.validate import MAX_RESULTS, MAX_STEPS, validate
+from lego_demo.workflow import MAX_DEPTH, MAX_WORKFLOW_CHARS, Ref, Step, Workflow, parse_workflow
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,6 +33,116 @@ def problems(registry, obj) -> list:
 def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "lego_demo", *args], capture_output=True, text=True, input=stdin,
                           timeout=120, cwd=ROOT)
+
+
+# -- D1 / D2: long Str inputs ---------------------------------------------------------------------
+def test_text_longer_than_its_limit_is_refused(registry):
+    wf = one_step("TEXT", {"image": "init[image]", "text": "W" * 5_000}, {"image": "step1[image]"})
+    found = problems(registry, wf)
+    assert [(p.code, p.field) for p in found] == [("too_long", "text")]
+    assert "5,000 characters; the limit is 500" in found[0].message
+    assert not problems(registry, one_step("TEXT", {"image": "init[image]", "text": "W" * 500}, {"image": "step1[image]"}))
+
+
+def test_prompt_longer_than_the_str_limit_is_refused(registry):
+    wf = one_step("RES", {"image": "init[image]", "prompt": "the dog " * 2000}, {"mask": "step1[mask]"}, "[step1[mask]]")
+    assert [p.code for p in problems(registry, wf)] == ["too_long"]
+
+
+def test_every_str_input_has_a_limit(registry):
+    for spec in registry.specs():
+        for name, port in spec.inputs.items():
+            if port.type is ValueType.STR:
+                assert spec.to_json()["inputs"][name]["max_chars"] <= MAX_STR_CHARS
+
+
+@pytest.mark.parametrize(("length", "message"), [(100_000, "the limit is 65,536"), (5_000, "the limit is 500")])
+def test_cli_refuses_long_text_before_running(tmp_path, length, message):
+    """D1: 100,000 W's held the GIL in Pillow's layout for 6.6 s at a time; now exit 2 at once
+    (the workflow text is over its limit; a shorter one is over TEXT's limit)."""
+    wf = tmp_path / "wf.json"
+    wf.write_text(json.dumps(one_step("TEXT", {"image": "init[image]", "text": "W" * length}, {"image": "step1[image]"})))
+    image = tmp_path / "in.png"
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(image)
+    proc = cli("run", str(wf), "--image", str(image), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+# -- Float ranges and non-finite numbers (D11) -----------------------------------------------------
+def float_inputs(registry):
+    return [(spec, name, port) for spec in registry.specs() for name, port in spec.inputs.items()
+            if port.type is ValueType.FLOAT]
+
+
+def test_every_float_input_declares_its_range(registry):
+    inputs = float_inputs(registry)
+    assert len(inputs) >= 15
+    for spec, name, port in inputs:
+        assert port.range is not None, f"{spec.name}.{name} declares no range"
+        if port.neutral is not None:
+            assert port.range[0] <= port.neutral <= port.range[1]
+
+
+def _with_value(spec, name, value) -> dict:
+    """A one-step workflow giving `spec` this Float value and references for its other inputs."""
+    inputs = {}
+    for other, port in spec.inputs.items():
+        if other == name:
+            inputs[other] = value
+        elif port.type is ValueType.IMAGE and not port.optional:
+            inputs[other] = "init[image]"
+        elif port.type is ValueType.MASK and not port.optional:
+            inputs[other] = "init[mask]"
+    return one_step(spec.name, inputs, {})
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, 1e308, -1e308, 10**300])
+def test_non_finite_and_huge_numbers_are_refused_for_every_float_input(registry, value):
+    for spec, name, _ in float_inputs(registry):
+        found = [p for p in problems(registry, _with_value(spec, name, value)) if p.field == name]
+        assert [p.code for p in found] == ["out_of_range"], (spec.name, name, found)
+
+
+def test_range_is_enforced_and_names_the_neutral_value(registry):
+    wf = one_step("GROW", {"mask": "init[mask]", "amount": 1}, {"mask": "step1[mask]"}, "[step1[mask]]")
+    (p,) = problems(registry, wf)
+    assert (p.code, p.field) == ("out_of_range", "amount")
+    assert p.message == "must be from -0.25 to 0.25; 0 changes nothing, got 1"
+    wf["pipeline"][0]["input"]["amount"] = "0.25"  # text read as a number, at the edge of the range
+    assert not problems(registry, wf)
+
+
+def test_json_nan_and_infinity_literals_are_refused(registry):
+    text = json.dumps(one_step("TONE", {"image": "init[image]", "brightness": 0.1}, {"image": "step1[image]"}))
+    for literal in ("NaN", "Infinity", "-Infinity", "1e999"):
+        found = problems(registry, text.replace("0.1", literal))
+        assert [p.code for p in found] == ["out_of_range"], literal
+
+def test_numbers_given_for_text_are_bounded(registry):
+    huge = one_step("TEXT", {"image": "init[image]", "text": 10**70}, {"image": "step1[image]"})
+    assert [p.code for p in problems(registry, huge)] == ["wrong_type"]
+    small = one_step("TEXT", {"image": "init[image]", "text": 2024}, {"image": "step1[image]"})
+    assert not problems(registry, small)
+
+
+# -- D6: steps ------------------------------------------------------------------------------------
+def many_steps(n: int) -> Workflow:
+    steps = [Step(i, "BBOX", {"mask": Ref(i - 1, "mask") if i > 1 else Ref(None, "mask")}, {"mask": Ref(i, "mask")})
+             for i in range(1, n + 1)]
+    return Workflow("many", steps, [Ref(n, "mask")])
+
+
+def test_too_many_steps_stops_validation_at_once(registry):
+    """D6: 10k steps took 10–31 s, every other check running on them too (here each step
+    would also be reported as an unknown brick)."""
+    wf = many_steps(10_000)
+    for step in wf.steps:
+        step.brick = "NO-SUCH-BRICK"
+    found = validate(wf, registry).problems
+    assert [p.code for p in found] == ["too_many_steps"]
+    assert "10000 steps; the limit is 32" in found[0].message
+    assert validate(many_steps(MAX_STEPS), registry).ok
 
 
 # -- D10: nesting and size --------------------------------------------------------------------------
@@ -92,3 +206,30 @@ def test_cli_deep_nesting_exits_2(tmp_path, command):
         Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "x.png")
     proc = cli(command, str(wf), *extra)
     assert proc.returncode == 2 and "levels deep" in proc.stderr and "internal error" not in proc.stderr
+
+
+# -- D12: results and outputs -----------------------------------------------------------------------
+def test_repeated_result_entries_are_written_once(registry):
+    """D12: 2000 copies of step1[image] wrote 2003 files."""
+    wf = one_step("TONE", {"image": "init[image]", "brightness": 0.2}, {"image": "step1[image]"},
+                  "[" + ", ".join(["step1[image]"] * 2000) + "]")
+    checked = validate(parse_workflow(wf).workflow, registry)
+    assert checked.ok and checked.workflow.result == [Ref(1, "image")]
+    assert "dropped 1999 repeated entries" in " ".join(checked.repairs)
+
+
+def test_too_many_distinct_results_are_refused(registry):
+    pipeline = [{"step": i, "model": "TONE", "input": {"image": "init[image]", "brightness": i / 100},
+                 "output": {"image": f"step{i}[image]"}} for i in range(1, MAX_RESULTS + 2)]
+    pipeline.append({"result": "[" + ", ".join(f"step{i}[image]" for i in range(1, MAX_RESULTS + 2)) + "]"})
+    found = problems(registry, {"process": "x", "pipeline": pipeline})
+    assert [p.code for p in found] == ["too_many_results"]
+
+
+def test_an_output_that_is_not_a_reference_is_reported_not_dropped(registry):
+    """D12: "score": 0.5 silently became null, and the step lost that output."""
+    wf = one_step("FASTINPAINT", {"image": "init[image]", "mask": "init[mask]"},
+                  {"image": "step1[image]", "score": 0.5})
+    found = problems(registry, wf)
+    assert [(p.code, p.field) for p in found] == [("bad_output", "score")]
+    assert "must be a reference such as step1[score] (or null), got 0.5" in found[0].message
