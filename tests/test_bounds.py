@@ -233,3 +233,24 @@ def test_an_output_that_is_not_a_reference_is_reported_not_dropped(registry):
     found = problems(registry, wf)
     assert [(p.code, p.field) for p in found] == [("bad_output", "score")]
     assert "must be a reference such as step1[score] (or null), got 0.5" in found[0].message
+
+
+# -- D2: an engine whose cost grew with its input ---------------------------------------------------
+@pytest.mark.parametrize("amount", [0.02, -0.02, 0.1, -0.1, 0.25, -0.25])
+def test_grow_margin_is_the_disc_dilation_it_replaced(amount):
+    """GROW amount=1 took ≥ 47 s as a dilation (cost ∝ kernel area); the distance transform
+    costs the same at any amount and selects the same pixels to within 1% of the larger mask."""
+    import cv2
+
+    from bricks.grow import grow
+
+    mask = np.zeros((300, 400), bool)
+    cv2.circle(mask.view(np.uint8), (150, 140), 70, 1, -1)
+    mask[200:260, 250:390] = True
+    radius = round(abs(amount) * 400)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    dilated = (cv2.dilate if amount > 0 else cv2.erode)(mask.view(np.uint8), kernel).astype(bool)
+    grown = grow(None, mask, amount)["mask"]
+    assert grown.dtype == bool and grown.shape == mask.shape
+    assert np.count_nonzero(grown != dilated) <= 0.01 * max(np.count_nonzero(dilated), np.count_nonzero(mask))
+    assert (grown >= mask).all() if amount > 0 else (grown <= mask).all()
