@@ -22,6 +22,8 @@ from __future__ import annotations
 import copy
 import json
 import re
+import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +43,7 @@ MAX_WORKFLOW_CHARS = 64 * 1024  # a 32-step workflow is ~10 KB; Builder text wit
 MAX_DEPTH = 20  # a workflow nests 4 deep ({"pipeline": [{"input": {...}}]}); results a few more
 MAX_PIPELINE_ITEMS = 128  # the validator allows 32 steps; more than this is not worth reading
 MAX_STEP_NUMBER = 10**6
+REPAIR_CPU_S = 0.25  # json_repair is quadratic on some text ({a:b,a:b,…}: 16 KB took 4 s, 60 KB 60 s)
 
 
 @dataclass(frozen=True)
@@ -235,7 +238,7 @@ def loads_tolerant(text: str, repairs: list[str]) -> Any:
         first_error = f"{exc.msg} at line {exc.lineno} column {exc.colno}"
     except ValueError as exc:  # valid JSON that Python refuses, e.g. an integer of > 4300 digits
         raise WorkflowParseError(f"could not read the workflow JSON: {exc}") from None
-    obj, log = repair_json(region, return_objects=True, logging=True)
+    obj, log = _repair_within_budget(region, first_error)
     if obj in ("", None, [], {}):
         raise WorkflowParseError(f"could not read the workflow JSON: {first_error}")
     details = sorted({entry["text"] for entry in log if isinstance(entry, dict) and "text" in entry})
@@ -243,6 +246,36 @@ def loads_tolerant(text: str, repairs: list[str]) -> Any:
         f"repaired malformed JSON ({first_error})" + (": " + "; ".join(details[:3]) if details else "")
     )
     return obj
+
+
+class _OverBudget(Exception):
+    pass
+
+
+def _repair_within_budget(region: str, first_error: str) -> tuple[Any, list]:
+    """json_repair, stopped once it has used REPAIR_CPU_S of this thread's CPU time (a Builder's
+    slip takes milliseconds to repair). Its cost is not bounded by the text's size, and a profile
+    hook is the one way to stop pure-Python code from outside it; CPU time, not wall time, so a
+    busy server does not refuse what a quiet one repairs."""
+    deadline = time.thread_time() + REPAIR_CPU_S
+    calls = 0
+
+    def watch(frame, event, arg) -> None:
+        nonlocal calls
+        if event == "call":
+            calls += 1
+            if calls % 256 == 0 and time.thread_time() > deadline:
+                raise _OverBudget
+
+    previous = sys.getprofile()
+    sys.setprofile(watch)
+    try:
+        return repair_json(region, return_objects=True, logging=True)
+    except _OverBudget:
+        raise WorkflowParseError(f"could not read the workflow JSON ({first_error}), and it is too malformed "
+                                 f"to repair within {REPAIR_CPU_S:g} s; write valid JSON") from None
+    finally:
+        sys.setprofile(previous)
 
 
 # -- from JSON to the model -------------------------------------------------------------------

@@ -254,3 +254,17 @@ def test_grow_margin_is_the_disc_dilation_it_replaced(amount):
     assert grown.dtype == bool and grown.shape == mask.shape
     assert np.count_nonzero(grown != dilated) <= 0.01 * max(np.count_nonzero(dilated), np.count_nonzero(mask))
     assert (grown >= mask).all() if amount > 0 else (grown <= mask).all()
+
+
+@pytest.mark.parametrize("text", ["{" + "a:b," * 15_000 + "}", "{" + "step:1,model:RES," * 3_500 + "}"])
+def test_a_repair_that_would_take_long_is_refused(text):
+    """Shallow, under 64 KB, and still quadratic in json_repair (this one took 60 s)."""
+    with pytest.raises(WorkflowParseError, match="too malformed to repair within 0.25 s"):
+        parse_workflow(text)
+
+
+def test_ordinary_slips_are_still_repaired():
+    steps = ", ".join(f"{{step: {i}, model: 'BBOX', input: {{mask: 'init[mask]',}}, output: {{mask: 'step{i}[mask]'}}}}"
+                      for i in range(1, 33))
+    parsed = parse_workflow(f"{{process: 'x', pipeline: [{steps}, {{result: '[step32[mask]]'}}]}}")
+    assert len(parsed.workflow.steps) == 32 and "repaired malformed JSON" in parsed.repairs[0]
