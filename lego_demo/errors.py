@@ -64,7 +64,10 @@ class StepError(LegoError):
         self.step, self.brick, self.engine, self.cause = step, brick, engine, cause
         if isinstance(cause, LegoError):
             self.exit_code = cause.exit_code
-        super().__init__(f"step {step} ({brick}, engine {engine}) failed: {cause}")
+            what = str(cause)
+        else:  # a bug in the engine: say so (exit 1); the traceback is logged by the Executor
+            what = f"internal error in the engine ({type(cause).__name__}: {cause}); details are in the log"
+        super().__init__(f"step {step} ({brick}, engine {engine}) failed: {what}")
 
 
 class StepCannotDo(StepError, CannotDo):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -27,6 +28,8 @@ from .spec import RunContext
 from .types import ValueType, conforms, content_key, nbytes, summarize
 from .validate import validate
 from .workflow import Ref, Step, Workflow
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CACHE_BYTES = 512 * 2**20
 DEFAULT_STEP_TIMEOUT_S = 300.0
@@ -279,6 +282,8 @@ class Executor:
                 outputs = self._check_outputs(spec, engine.name, outputs, produced, wanted, self.max_pixels)
             except Exception as exc:
                 emit("failed", time.perf_counter() - t0, str(exc))
+                if not isinstance(exc, LegoError):  # a bug, not a refusal: keep its traceback
+                    log.error("step %d (%s, engine %s) raised", step.number, spec.name, engine.name, exc_info=exc)
                 error = StepCannotDo if isinstance(exc, CannotDo) else StepError
                 raise error(step.number, spec.name, engine.name, exc) from exc
             self.cache.put(key, outputs)
