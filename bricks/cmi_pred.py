@@ -95,7 +95,7 @@ def cmi_pred_vlm(ctx, image, left_ratio=None, right_ratio=None, top_ratio=None, 
     ratios, the expanded canvas and its mask come from the classical engine's code."""
     from dataclasses import replace
 
-    from lego_demo.diffusion import ask_vlm
+    from lego_demo.vlm import ask_vlm
 
     ratios = (left_ratio, right_ratio, top_ratio, bottom_ratio)
     if any(r is not None for r in ratios) and any(r is None for r in ratios):

@@ -5,7 +5,7 @@ import numpy as np
 from scipy import ndimage
 
 from lego_demo import grounding as g
-from lego_demo.errors import BadInput, CannotDo
+from lego_demo.errors import BadInput, NotFound
 from lego_demo.imaging import checkerboard_cutout, rgb, same_size
 from lego_demo.spec import brick
 
@@ -52,5 +52,5 @@ def mask_seg(ctx, image, mask):
     out = np.zeros_like(mask)
     out[y0:y1, x0:x1] = out_crop & m
     if out.sum() < 0.02 * mask.sum():
-        raise CannotDo("MASK-SEG (offline) found no distinct object inside the mask")
+        raise NotFound("MASK-SEG (offline) found no distinct object inside the mask")
     return {"mask": out, "image": checkerboard_cutout(image, out)}

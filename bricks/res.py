@@ -9,7 +9,7 @@ import numpy as np
 
 from lego_demo import grounding as g
 from lego_demo.diffusion import TRANSFORMERS, model_check
-from lego_demo.errors import BadInput, CannotDo
+from lego_demo.errors import BadInput, CannotDo, NotFound
 from lego_demo.imaging import checkerboard_cutout
 from lego_demo.spec import brick
 
@@ -157,7 +157,7 @@ def ground(image: np.ndarray, prompt: str) -> np.ndarray:
         for cat in q.categories:
             found = _category_mask(facts, cat)
             if not found:
-                raise CannotDo(f"RES (offline) found no {cat} in the image for {what!r}")
+                raise NotFound(f"RES (offline) found no {cat} in the image for {what!r}")
             masks.extend(found)
         regions = [g.Region.of(m) for m in masks if m.any()]
         if q.colours:
@@ -176,7 +176,7 @@ def ground(image: np.ndarray, prompt: str) -> np.ndarray:
     if q.shapes:
         regions = [r for r in regions if _shape_ok(r.shape, q.shapes)]
     if not regions:
-        raise CannotDo(f"RES (offline) found nothing matching {what!r} in the image")
+        raise NotFound(f"RES (offline) found nothing matching {what!r} in the image")
     # background fragments that pass the filters are cut by the frame, or much smaller
     if not q.categories:
         inside = [r for r in regions if not g.touches_frame(r)]
@@ -220,18 +220,15 @@ def res(ctx, image, prompt):
 
 
 # -- model engine: CLIPSeg (text-prompted segmentation) -----------------------------------------
-def _load_clipseg(model: str, device: str, dtype):
-    from pathlib import Path
+def clipseg_logits(loaded, inputs: dict):
+    """CLIPSeg's logits for processor outputs, on the model's device (run by ModelManager.call)."""
+    import torch
 
-    from transformers import CLIPSegForImageSegmentation, CLIPSegProcessor
-
-    local = Path(model).expanduser().is_dir()
-    try:
-        processor = CLIPSegProcessor.from_pretrained(model, local_files_only=local)
-        net = CLIPSegForImageSegmentation.from_pretrained(model, dtype=dtype, local_files_only=local)
-    except (OSError, ValueError) as exc:
-        raise BadInput(f"cannot load CLIPSeg model {model!r}: {str(exc).strip().splitlines()[0]}") from exc
-    return net.to(device).eval(), processor
+    net, _ = loaded
+    inputs = {k: (v.to(net.device, net.dtype) if v.is_floating_point() else v.to(net.device))
+              for k, v in inputs.items()}
+    with torch.no_grad():
+        return net(**inputs).logits.cpu()
 
 
 @RES.engine("clipseg", kind="model", version="1", check=model_check("RES", "clipseg", TRANSFORMERS,
@@ -240,25 +237,16 @@ def res_clipseg(ctx, image, prompt):
     """CLIPSeg logits for the prompt, upsampled to the image, sigmoid > threshold (default 0.4)."""
     import torch
 
-    from lego_demo.diffusion import manager_of, to_pil
-    from lego_demo.models import default_dtype, model_key, pick_device
+    from lego_demo.diffusion import clipseg_model, to_pil
 
     if not isinstance(prompt, str) or not prompt.strip():
         raise BadInput("RES needs a non-empty prompt naming what to segment")
+    (net, processor), key, manager = clipseg_model(ctx)
     model = str(ctx.options.get("model"))
-    device = pick_device(ctx.options.get("device"))
-    dtype = default_dtype(device, ctx.options.get("dtype", "fp32"))
-    key = model_key("clipseg", model, str(dtype).replace("torch.", ""), "none", device)
-    manager = manager_of(ctx)
-    net, processor = manager.get(key, lambda: _load_clipseg(model, device, dtype))
-    inputs = processor(text=[prompt.strip()], images=[to_pil(image)], padding=True, return_tensors="pt")
-    inputs = {k: (v.to(device, dtype) if v.is_floating_point() else v.to(device)) for k, v in inputs.items()}
-
-    def run():
-        with torch.no_grad():
-            return net(**inputs).logits
-
-    logits = manager.run(run, keep=(key,), what=f"running {model}").float()
+    # CLIP's text encoder takes at most max_position_embeddings (77) tokens: cut longer prompts
+    inputs = processor(text=[prompt.strip()], images=[to_pil(image)], padding=True, truncation=True,
+                       max_length=net.config.text_config.max_position_embeddings, return_tensors="pt")
+    logits = manager.call(key, clipseg_logits, dict(inputs), what=f"running {model}", seconds=10).float()
     logits = logits.reshape(1, 1, *logits.shape[-2:])
     h, w = image.shape[:2]
     prob = torch.sigmoid(torch.nn.functional.interpolate(logits, size=(h, w), mode="bilinear", align_corners=False))
@@ -266,6 +254,6 @@ def res_clipseg(ctx, image, prompt):
     threshold = float(ctx.options.get("threshold", 0.4))
     mask = prob > threshold
     if not mask.any():
-        raise CannotDo(f"RES (CLIPSeg) found nothing matching {prompt.strip()!r} "
+        raise NotFound(f"RES (CLIPSeg) found nothing matching {prompt.strip()!r} "
                        f"(best score {prob.max():.2f} < threshold {threshold:g})")
     return {"mask": mask, "image": checkerboard_cutout(image, mask)}

@@ -1,7 +1,7 @@
 """SOS: segment the most salient object of the image."""
 
 from lego_demo import grounding as g
-from lego_demo.errors import CannotDo
+from lego_demo.errors import CannotDo, NotFound
 from lego_demo.imaging import checkerboard_cutout
 from lego_demo.spec import brick
 
@@ -26,5 +26,5 @@ def sos(ctx, image):
     except CannotDo:  # no mediapipe here: saliency alone
         mask = g.salient_object(facts.image)
     if not mask.any():
-        raise CannotDo("SOS (offline) found no object that stands out from the background")
+        raise NotFound("SOS (offline) found no object that stands out from the background")
     return {"mask": mask, "image": checkerboard_cutout(image, mask)}

@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from .editor import BUILDERS, CRITICS, Editor, make_critic, write_run
+from .editor import BUILDERS, CRITICS, Editor
 from .errors import BadInput, LegoError
 
 
@@ -40,6 +40,9 @@ def _model_options(p: argparse.ArgumentParser) -> None:
                    help="mllm quantization (default: 4bit on a CUDA GPU, none on CPU)")
     p.add_argument("--base-url", metavar="URL",
                    help="openai: server URL, e.g. http://127.0.0.1:8000/v1 (default $OPENAI_BASE_URL)")
+    p.add_argument("--prompt-file", metavar="FILE",
+                   help="mllm/openai: the official Lego-Edit system_prompt.txt; the Builder then talks as the "
+                   "release's demo does (448-px image, 4096 tokens; docs/BUILDERS.md)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,8 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     _model_options(p)
     p.add_argument("--think", type=int, default=3, metavar="N",
                    help="Think-while-Edit: at most N turns of critique and refinement (1 = edit once)")
-    p.add_argument("--critic", default="offline", choices=CRITICS,
-                   help="who judges each turn: measured offline checks, or the Builder's model (EditThinker)")
+    p.add_argument("--critic", default=None, choices=CRITICS,
+                   help="who judges each turn: measured offline checks, or the Builder's model (EditThinker); default: offline or the config file's")
+    p.add_argument("--critic-prompt-file", metavar="FILE",
+                   help="--critic model: EditThinker's prompt_template.txt (its released format)")
     p.add_argument("--out", required=True)
     return parser
 
@@ -102,8 +107,10 @@ def _editor(args) -> Editor:
 
     return Editor.from_config(editor_config(
         getattr(args, "config", None), getattr(args, "engine", []), plugins=args.bricks, seed=args.seed,
-        builder=getattr(args, "builder", None), model=getattr(args, "model", None),
-        quant=getattr(args, "quant", None), base_url=getattr(args, "base_url", None),
+        builder=getattr(args, "builder", None), critic=getattr(args, "critic", None),
+        model=getattr(args, "model", None), quant=getattr(args, "quant", None),
+        base_url=getattr(args, "base_url", None), prompt_file=getattr(args, "prompt_file", None),
+        critic_prompt_file=getattr(args, "critic_prompt_file", None),
     ))
 
 
@@ -154,30 +161,19 @@ def cmd_validate(args) -> int:
     return 0 if checked.ok else 2
 
 
-def _load_inputs(args, notes: list[str]):
-    """The image (fitted to the working size) and the optional mask, checked against it."""
-    from .images import fit_mask, fit_working_size, load_image, load_mask
-
-    image = load_image(args.image, notes=notes)
-    mask = load_mask(args.mask, (image.shape[1], image.shape[0])) if args.mask else None
-    image = fit_working_size(image, notes=notes)
-    if mask is not None:
-        mask = fit_mask(mask, image.shape[:2])
-    return image, mask
+def _inputs(editor: Editor, args):
+    """The image (fitted to the working size) and optional mask; notes go to stderr."""
+    inputs = editor.prepare(args.image, args.mask)
+    for note in inputs.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return inputs
 
 
 def cmd_run(args) -> int:
     editor = _editor(args)
-    notes: list[str] = []
-    image, mask = _load_inputs(args, notes)
-    parsed, checked = editor.read_workflow(_read_text(args.workflow), has_mask=mask is not None)
-    if not checked.ok:
-        from .errors import InvalidWorkflow
-
-        raise InvalidWorkflow(checked.problems)
-    result = editor.run(checked.workflow, image, mask, on_progress=_print_progress)
-    result.repairs = checked.repairs
-    write_run(args.out, result, editor.registry, extra={"notes": notes, "seed": editor.executor.seed})
+    inputs = _inputs(editor, args)
+    result = editor.run(_read_text(args.workflow), inputs, on_progress=_print_progress)
+    editor.write_run(args.out, result, extra={"notes": list(inputs.notes)})
     print(f"ran {len(result.trace)} step(s) in {result.seconds:.2f} s "
           f"({len(result.executed)} executed, {len(result.cached)} cached); wrote {args.out}")
     return 0
@@ -191,18 +187,15 @@ def _print_progress(event) -> None:
 
 
 def cmd_plan(args) -> int:
-    from .images import load_image, load_mask
-
     editor = _editor(args)
     if args.batch:
         return _plan_batch(editor, args)
     if not args.instruction:
         raise BadInput("plan needs --instruction TEXT (or --batch IN.jsonl --out OUT.jsonl)")
-    image = load_image(args.image) if args.image else None
-    mask = None
-    if args.mask:
-        mask = load_mask(args.mask, (image.shape[1], image.shape[0]) if image is not None else None)
-    plan = editor.plan(args.instruction, image, mask, feedback=args.feedback)
+    if args.mask and not args.image:
+        raise BadInput("plan --mask needs --image too (the mask is checked against it)")
+    inputs = _inputs(editor, args) if args.image else None
+    plan = editor.plan(args.instruction, inputs, feedback=args.feedback)
     if args.json:
         print(json.dumps(plan.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -217,8 +210,6 @@ def cmd_plan(args) -> int:
 def _plan_batch(editor: Editor, args) -> int:
     if not args.out:
         raise BadInput("plan --batch needs --out OUT.jsonl")
-    from .images import load_image
-
     src = Path(args.batch)
     if not src.is_file():
         raise BadInput(f"batch file {args.batch!r}: no such file")
@@ -232,7 +223,7 @@ def _plan_batch(editor: Editor, args) -> int:
                 instruction = row["instruction"]
             except (json.JSONDecodeError, KeyError, TypeError):
                 raise BadInput(f"{args.batch} line {lineno}: expected a JSON object with \"instruction\"") from None
-            image = load_image(row["image"]) if row.get("image") else None
+            image = editor.prepare(row["image"]) if row.get("image") else None
             feedback = row.get("feedback") or []
             feedback = [feedback] if isinstance(feedback, str) else list(feedback)
             plan = editor.plan(instruction, image, None, feedback=feedback)
@@ -245,14 +236,9 @@ def _plan_batch(editor: Editor, args) -> int:
 
 
 def cmd_edit(args) -> int:
-    from .errors import Declined
-    from .think import think_while_edit
-
     editor = _editor(args)
-    notes: list[str] = []
-    image, mask = _load_inputs(args, notes)
-    for note in notes:
-        print(f"note: {note}", file=sys.stderr)
+    inputs = _inputs(editor, args)
+    out = Path(args.out)
 
     def show(turn) -> None:
         if turn.plan is not None:
@@ -262,20 +248,17 @@ def cmd_edit(args) -> int:
             refine = f" — refine: {', '.join(c.feedback)}" if c.feedback else ""
             print(f"turn {turn.index}: semantic {c.semantic:.1f}, quality {c.quality:.1f}{refine}", file=sys.stderr)
 
-    outcome = think_while_edit(editor, make_critic(args.critic, editor), args.instruction, image, mask,
-                               feedback=args.feedback, max_turns=args.think, on_turn=show,
-                               on_progress=_print_progress)
+    def keep_reasoning(plan) -> None:  # a decline's reasoning is worth keeping too
+        if plan is not None and not (out / "reasoning.txt").exists():
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "reasoning.txt").write_text(plan.reasoning + "\n", encoding="utf-8")
+
+    outcome = editor.think(args.instruction, inputs, feedback=args.feedback, turns=args.think, on_turn=show,
+                           on_plan=keep_reasoning, on_progress=_print_progress)
     best = outcome.best_turn
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    first = outcome.turns[0]
-    if first.plan is not None:
-        (out / "reasoning.txt").write_text(first.plan.reasoning + "\n", encoding="utf-8")
-    if best is None:  # the first turn failed: nothing to show
-        raise first.exception or Declined("the edit produced no image")
-    write_run(out, best.run, editor.registry, plan=best.plan,
-              extra={"instruction": args.instruction, "feedback": best.feedback, "notes": notes, "seed": editor.executor.seed,
-                     **outcome.to_json()})
+    editor.write_run(out, best.run, plan=best.plan,
+                     extra={"instruction": args.instruction, "feedback": best.feedback, "notes": list(inputs.notes),
+                            **outcome.to_json()})
     print(f"edited in {sum(t.seconds for t in outcome.turns):.2f} s over {len(outcome.turns)} turn(s), "
           f"best turn {best.index} ({outcome.stopped}); wrote {out}")
     return 0
@@ -294,13 +277,8 @@ def cmd_bench(args) -> int:
     elif args.judge:
         if args.suite != "synthetic" or not args.judge_model:
             raise BadInput("--judge works with --suite synthetic and needs --judge-model")
-        from .critics.model import ModelCritic
-        from .editor import EditorConfig, make_builder
-
-        backend = make_builder(args.judge, editor.registry,
-                               EditorConfig(builder=args.judge, model=args.judge_model, base_url=args.judge_base_url),
-                               editor.models)
-        report = suite.run(editor, quick=args.quick, judge=ModelCritic(backend))
+        report = suite.run(editor, quick=args.quick,
+                           judge=editor.judge(args.judge, args.judge_model, args.judge_base_url))
     else:
         report = suite.run(editor, quick=args.quick)
     report.update({"suite": args.suite, "quick": args.quick, "seconds": round(time.perf_counter() - t0, 1),

@@ -1,6 +1,10 @@
 """Configuration: a `lego.toml` (path from --config or $LEGO_CONFIG) plus CLI overrides.
 
     builder = "rule"            # rule | mllm | openai (with model / quant / base_url)
+    critic = "offline"          # Think-while-Edit judge: offline | model (the Builder's model)
+    prompt_file = "system_prompt.txt"   # mllm/openai: the official release's prompt (docs/BUILDERS.md)
+    critic_prompt_file = "prompt_template.txt"  # --critic model: EditThinker's template
+    preload = false             # load every configured model at start (ZeroGPU Spaces need it)
     seed = 0
     cache_mb = 512              # step cache size
     bricks = ["plugins/my_brick.py"]
@@ -72,7 +76,8 @@ def engine_settings(config: dict[str, Any], flags: list[str]) -> tuple[dict[str,
 def editor_config(path: str | Path | None = None, engine_flags: list[str] | None = None, plugins: list[str] | None = None,
                   cache_mb: float | None = None, **given: Any):
     """The EditorConfig for a CLI or app start: a flag that was given (not None) wins over the
-    config file, which wins over the defaults. `given`: builder, seed, model, quant, base_url."""
+    config file, which wins over the defaults. `given`: builder, critic, seed, model, quant, base_url,
+    prompt_file, critic_prompt_file."""
     from .editor import EditorConfig
 
     data = load_config(path)
@@ -86,6 +91,7 @@ def editor_config(path: str | Path | None = None, engine_flags: list[str] | None
     return EditorConfig(
         plugins=list(plugins or []) + list(data.get("bricks", [])),
         builder=pick("builder", "rule"),
+        critic=pick("critic", "offline"),
         seed=int(pick("seed", 0)),
         engine_choice=choice,
         engine_options=options,
@@ -93,4 +99,7 @@ def editor_config(path: str | Path | None = None, engine_flags: list[str] | None
         model=pick("model"),
         quant=pick("quant"),
         base_url=pick("base_url"),
+        prompt_file=pick("prompt_file"),
+        critic_prompt_file=pick("critic_prompt_file"),
+        preload=bool(pick("preload", False)),
     )

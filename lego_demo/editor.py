@@ -1,6 +1,11 @@
-"""The one service object that CLI and UI both drive: registry + Builder + Executor.
+"""The one door: every flow (CLI, app, API, MCP, benchmarks) edits through `Editor`.
 
-Composition happens here and nowhere else; everything below receives what it needs.
+Composition happens here and nowhere else: the registry, the Builder, the Executor (with its
+step cache and model manager) and the critic are built once from an `EditorConfig`. The
+shells only translate arguments and render results, so a fix made here holds in every flow:
+inputs are read and fitted to the working size in `prepare`, workflows are parsed and
+validated in `load_workflow`, a declined or invalid plan raises in one place, the
+Think-while-Edit loop runs in `think`, and every run names the input it came from.
 """
 
 from __future__ import annotations
@@ -8,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +24,19 @@ from .errors import BadInput, Declined, InvalidWorkflow
 from .executor import Executor, RunResult, StepCache, StepEvent
 from .models import ModelManager
 from .registry import Registry
-from .types import ValueType
+from .types import ValueType, content_key, input_key
 from .validate import Validation, validate
 from .workflow import Parsed, Workflow, parse_workflow
 
 BUILDERS = ("rule", "mllm", "openai")
+CRITICS = ("offline", "model")
 
 
 @dataclass
 class EditorConfig:
     plugins: list[str] = field(default_factory=list)  # extra brick files (--bricks)
     builder: str = "rule"
+    critic: str = "offline"  # who judges Think-while-Edit turns: offline | model
     engine_choice: dict[str, str] = field(default_factory=dict)
     engine_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     cache_bytes: int = 512 * 2**20
@@ -37,6 +45,28 @@ class EditorConfig:
     quant: str | None = None  # mllm: 4bit | 8bit | none (None: 4bit on CUDA, none on CPU)
     base_url: str | None = None  # openai: e.g. http://127.0.0.1:8000/v1 (else $OPENAI_BASE_URL)
     models_max_bytes: int | None = None  # model manager budget (None: free only on out-of-memory)
+    prompt_file: str | None = None  # mllm/openai: the release's system_prompt.txt (official profile)
+    critic_prompt_file: str | None = None  # model critic: EditThinker's prompt_template.txt
+    preload: bool = False  # load every configured model at start (ZeroGPU needs it)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """An image (and optional mask) ready to edit: decoded, fitted to the working size, and
+    identified by its content, so a result can always be matched to the input it came from."""
+
+    image: np.ndarray
+    mask: np.ndarray | None = None
+    notes: tuple[str, ...] = ()  # what reading changed (downscaled, first frame of a GIF, …)
+
+    @cached_property
+    def key(self) -> str:
+        """The same key the Executor gives the RunResult of a run on these inputs."""
+        return input_key(content_key(self.image), None if self.mask is None else content_key(self.mask))
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return int(self.image.shape[1]), int(self.image.shape[0])
 
 
 def make_builder(name: str, registry: Registry, config: EditorConfig | None = None,
@@ -49,13 +79,14 @@ def make_builder(name: str, registry: Registry, config: EditorConfig | None = No
     if name == "mllm":
         from .builders.mllm import DEFAULT_MODEL, MLLMBuilder
 
-        return MLLMBuilder(registry, model=config.model or DEFAULT_MODEL, quant=config.quant, manager=models)
+        return MLLMBuilder(registry, model=config.model or DEFAULT_MODEL, quant=config.quant, manager=models,
+                           prompt_file=config.prompt_file)
     if name == "openai":
         from .builders.openai_builder import OpenAIBuilder
 
         if not config.model:
             raise BadInput("the openai Builder needs --model NAME (the model the server serves)")
-        return OpenAIBuilder(registry, model=config.model, base_url=config.base_url)
+        return OpenAIBuilder(registry, model=config.model, base_url=config.base_url, prompt_file=config.prompt_file)
     raise BadInput(f"unknown builder {name!r}; available: {', '.join(BUILDERS)}")
 
 
@@ -74,29 +105,9 @@ def check_engine_settings(registry: Registry) -> None:
     registry.engine_choice, registry.engine_options = choice, options
 
 
-CRITICS = ("offline", "model")
-
-
-def make_critic(name: str, editor: Editor):
-    """The Think-while-Edit critic. "model" judges with the Builder's own model (EditThinker
-    uses one MLLM for both), so it needs --builder mllm or openai."""
-    if name == "offline":
-        from .critics.offline import OfflineCritic
-
-        return OfflineCritic(editor.registry)
-    if name == "model":
-        builder = editor.builder
-        if not hasattr(builder, "chat"):
-            raise BadInput(f"the model critic needs a model Builder (--builder mllm or openai), not {builder.name!r}")
-        from .critics.model import ModelCritic
-
-        return ModelCritic(builder)
-    raise BadInput(f"unknown critic {name!r}; available: {', '.join(CRITICS)}")
-
-
 class Editor:
     def __init__(self, registry: Registry, builder: Builder | None = None, executor: Executor | None = None,
-                 config: EditorConfig | None = None, models: ModelManager | None = None):
+                 config: EditorConfig | None = None, models: ModelManager | None = None, critic: Any = None):
         self.registry = registry
         # one model manager, shared by the model engines (through the Executor) and a model Builder
         self.models = models or (executor.models if executor is not None else None) or ModelManager()
@@ -104,6 +115,7 @@ class Editor:
         if self.executor.models is None:
             self.executor.models = self.models
         self._builder = builder
+        self._critic = critic
         self.config = config or EditorConfig()
 
     @classmethod
@@ -115,7 +127,21 @@ class Editor:
         check_engine_settings(registry)
         models = ModelManager(max_bytes=config.models_max_bytes)  # loads nothing until a step needs it
         executor = Executor(registry, cache=StepCache(config.cache_bytes), seed=config.seed, models=models)
-        return cls(registry, executor=executor, config=config, models=models)
+        editor = cls(registry, executor=executor, config=config, models=models)
+        from .startup import start_models
+
+        start_models(editor)  # the configured models fit the GPU (else CannotDo with the numbers); preload
+        return editor
+
+    def with_builder(self, name: str) -> Editor:
+        """The same editor (registry, Executor, step cache, model manager) planning with
+        another Builder."""
+        from dataclasses import replace
+
+        if name not in BUILDERS:
+            raise BadInput(f"unknown builder {name!r}; available: {', '.join(BUILDERS)}")
+        return Editor(self.registry, executor=self.executor, config=replace(self.config, builder=name),
+                      models=self.models)
 
     @property
     def builder(self) -> Builder:
@@ -123,8 +149,66 @@ class Editor:
             self._builder = make_builder(self.config.builder, self.registry, self.config, self.models)
         return self._builder
 
+    @property
+    def critic(self):
+        """The Think-while-Edit critic (config.critic). "model" judges with the Builder's own
+        model (EditThinker uses one MLLM for both), so it needs a model Builder."""
+        if self._critic is None:
+            self._critic = self._make_critic(self.config.critic)
+        return self._critic
+
+    def _make_critic(self, name: str):
+        if name == "offline":
+            from .critics.offline import OfflineCritic
+
+            return OfflineCritic(self.registry, self.executor)
+        if name == "model":
+            builder = self.builder
+            if not hasattr(builder, "chat"):
+                raise BadInput(f"the model critic needs a model Builder (--builder mllm or openai), not {builder.name!r}")
+            from .critics.model import ModelCritic
+
+            return ModelCritic(builder, prompt_file=self.config.critic_prompt_file)
+        raise BadInput(f"unknown critic {name!r}; available: {', '.join(CRITICS)}")
+
+    def judge(self, builder: str, model: str, base_url: str | None = None):
+        """A model critic over a model other than the Builder's (a benchmark's VIEScore-style
+        judge), sharing this editor's model manager."""
+        from dataclasses import replace
+
+        from .critics.model import ModelCritic
+
+        config = replace(self.config, builder=builder, model=model, base_url=base_url)
+        return ModelCritic(make_builder(builder, self.registry, config, self.models))
+
+    # -- inputs -------------------------------------------------------------------------------
+    def prepare(self, image: Any, mask: Any = None) -> Inputs:
+        """Read an image (path, bytes, PIL image or array) and an optional mask, check the mask
+        against the image's size before decoding the image, and fit both to the working size.
+        An all-empty mask counts as no mask. Inputs pass through unchanged."""
+        from .images import fit_mask, fit_working_size, image_size, load_image, load_mask
+
+        if isinstance(image, Inputs):
+            if mask is not None:
+                raise BadInput("give the mask together with the image to prepare")
+            return image
+        if image is None:
+            raise BadInput("no image given: upload an image (or pick an example) first")
+        notes: list[str] = []
+        m = None
+        if mask is not None:
+            m = load_mask(mask, image_size(image))
+            if not m.any():
+                m = None
+        arr = fit_working_size(load_image(image, notes=notes), notes=notes)
+        if m is not None:
+            m = fit_mask(m, arr.shape[:2])
+        return Inputs(arr, m, tuple(notes))
+
     # -- workflows ----------------------------------------------------------------------------
     def read_workflow(self, source: Any, banned: Sequence[str] = (), has_mask: bool = True) -> tuple[Parsed, Validation]:
+        """Parse (tolerantly) and validate (strictly), without raising on problems: for
+        `validate`, which reports them."""
         parsed = parse_workflow(source)
         init_values = {"image": ValueType.IMAGE}
         if has_mask:
@@ -133,48 +217,91 @@ class Editor:
         checked.repairs[:0] = parsed.repairs
         return parsed, checked
 
-    def run(self, workflow: Workflow | Any, image: np.ndarray, mask: np.ndarray | None = None,
-            on_progress: Callable[[StepEvent], None] | None = None) -> RunResult:
-        if not isinstance(workflow, Workflow):
-            parsed, checked = self.read_workflow(workflow, has_mask=mask is not None)
-            if not checked.ok:
-                raise InvalidWorkflow(checked.problems)
-            workflow = checked.workflow
-        return self.executor.run(workflow, image, mask, on_progress=on_progress)
+    def load_workflow(self, source: Any, has_mask: bool, banned: Sequence[str] = ()) -> Workflow:
+        """A valid workflow from text (or JSON data), or an error that lists each problem by
+        step and field."""
+        return self._checked(source, has_mask, banned).workflow
 
-    # -- planning -----------------------------------------------------------------------------
-    def plan(self, instruction: str, image: np.ndarray | None = None, mask: np.ndarray | None = None,
-             feedback: Sequence[str] = (), previous: Plan | None = None,
-             on_text: Callable[[str], None] | None = None) -> Plan:
-        request = PlanRequest(instruction=instruction, image=image, has_mask=mask is not None)
+    def _checked(self, source: Any, has_mask: bool, banned: Sequence[str] = ()) -> Validation:
+        if source is None or (isinstance(source, str) and not source.strip()):
+            raise BadInput("the workflow is empty: plan an edit first or paste a workflow JSON")
+        _, checked = self.read_workflow(source, banned=banned, has_mask=has_mask)
+        if not checked.ok:
+            raise InvalidWorkflow(checked.problems)
+        return checked
+
+    # -- planning and running -----------------------------------------------------------------
+    def plan(self, instruction: str, image: Any = None, mask: Any = None, feedback: Sequence[str] = (),
+             previous: Plan | None = None, on_text: Callable[[str], None] | None = None) -> Plan:
+        """The Builder's plan (or its reasons for declining); raises nothing for a decline."""
+        inputs = None if image is None else self.prepare(image, mask)
+        request = PlanRequest(instruction=instruction, image=None if inputs is None else inputs.image,
+                              has_mask=inputs is not None and inputs.mask is not None)
         return self.builder.plan(request, feedback=list(feedback), previous=previous, on_text=on_text)
 
-    def edit(self, instruction: str, image: np.ndarray, mask: np.ndarray | None = None,
-             feedback: Sequence[str] = (), previous: Plan | None = None,
-             on_progress: Callable[[StepEvent], None] | None = None,
-             on_text: Callable[[str], None] | None = None) -> tuple[Plan, RunResult]:
-        plan = self.plan(instruction, image, mask, feedback, previous, on_text)
-        if plan.workflow is None:
-            raise Declined(f"the {self.builder.name} Builder declined: {plan.declined}")
-        if plan.problems:
-            raise InvalidWorkflow(plan.problems)
-        return plan, self.run(plan.workflow, image, mask, on_progress=on_progress)
+    def run(self, workflow: Workflow | Any, image: Any, mask: Any = None,
+            on_progress: Callable[[StepEvent], None] | None = None) -> RunResult:
+        """Run a workflow (a Workflow, or text/JSON data that is parsed and validated here) on
+        the prepared inputs; the result carries the inputs' key."""
+        inputs = self.prepare(image, mask)
+        repairs: list[str] = []
+        if not isinstance(workflow, Workflow):
+            checked = self._checked(workflow, has_mask=inputs.mask is not None)
+            workflow, repairs = checked.workflow, checked.repairs
+        result = self.executor.run(workflow, inputs.image, inputs.mask, on_progress=on_progress)
+        result.repairs = list(dict.fromkeys(repairs + result.repairs))
+        return result
 
+    def edit(self, instruction: str, image: Any, mask: Any = None, feedback: Sequence[str] = (),
+             previous: Plan | None = None, on_progress: Callable[[StepEvent], None] | None = None,
+             on_text: Callable[[str], None] | None = None,
+             on_plan: Callable[[Plan], None] | None = None) -> tuple[Plan, RunResult]:
+        """Plan and run; a decline or an invalid plan raises (after `on_plan` has seen it)."""
+        inputs = self.prepare(image, mask)
+        plan = self.plan(instruction, inputs, feedback=feedback, previous=previous, on_text=on_text)
+        if on_plan is not None:
+            on_plan(plan)
+        workflow = plan.require(self.builder.name)
+        return plan, self.run(workflow, inputs, on_progress=on_progress)
 
-def write_run(out_dir: str | Path, result: RunResult, registry: Registry, plan: Plan | None = None,
-              extra: dict | None = None) -> list[Path]:
-    """The files a run leaves: result_N.png, workflow.json, graph.png, trace.json (+ reasoning.txt)."""
-    from .graph import render_png
-    from .images import save_png
+    def think(self, instruction: str, image: Any, mask: Any = None, feedback: Sequence[str] = (),
+              turns: int | None = None, threshold: float | None = None, critic: Any = None,
+              on_turn: Callable | None = None, should_stop: Callable[[], bool] | None = None,
+              on_text: Callable[[str], None] | None = None, on_plan: Callable[[Plan], None] | None = None,
+              on_progress: Callable[[StepEvent], None] | None = None):
+        """Think-while-Edit: plan, run, critique, refine, for at most `turns` turns; the best turn
+        wins. Raises the first turn's error when no turn produced an image."""
+        from .think import DEFAULT_THRESHOLD, DEFAULT_TURNS, think_while_edit
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = [save_png(value, out / f"result_{i}.png") for i, value in enumerate(result.results, 1)]
-    (out / "workflow.json").write_text(result.workflow.dumps() + "\n", encoding="utf-8")
-    (out / "graph.png").write_bytes(render_png(result.workflow, registry, status=result.status()))
-    trace = {**result.trace_json(), **(extra or {})}
-    if plan is not None:
-        (out / "reasoning.txt").write_text(plan.reasoning + "\n", encoding="utf-8")
-        trace["reasoning"] = plan.reasoning
-    (out / "trace.json").write_text(json.dumps(trace, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return written + [out / n for n in ("workflow.json", "graph.png", "trace.json")]
+        inputs = self.prepare(image, mask)
+        outcome = think_while_edit(
+            self, critic or self.critic, instruction, inputs, feedback=feedback,
+            max_turns=DEFAULT_TURNS if turns is None else turns,
+            threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+            on_turn=on_turn, should_stop=should_stop, on_text=on_text, on_plan=on_plan, on_progress=on_progress,
+        )
+        if outcome.best_turn is None:
+            first = outcome.turns[0]
+            raise first.exception or Declined(f"the edit produced no image to judge ({outcome.stopped})")
+        return outcome
+
+    # -- results ------------------------------------------------------------------------------
+    def write_run(self, out_dir: str | Path, result: RunResult, plan: Plan | None = None,
+                  extra: dict | None = None) -> list[Path]:
+        """The files a run leaves: result_N.png, workflow.json, graph.png, trace.json (+ reasoning.txt)."""
+        from .graph import render_png
+        from .images import save_png
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        written = [save_png(value, out / f"result_{i}.png") for i, value in enumerate(result.results, 1)
+                   if isinstance(value, np.ndarray)]
+        (out / "workflow.json").write_text(result.workflow.dumps() + "\n", encoding="utf-8")
+        (out / "graph.png").write_bytes(render_png(result.workflow, self.registry, status=result.status()))
+        trace = {**result.trace_json(), "seed": self.executor.seed, **(extra or {})}
+        if plan is not None:
+            (out / "reasoning.txt").write_text(plan.reasoning + "\n", encoding="utf-8")
+            trace["reasoning"] = plan.reasoning
+        # plain JSON only: a value json cannot write is a bug to fix where it is made, not to stringify here
+        (out / "trace.json").write_text(json.dumps(trace, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return written + [out / n for n in ("workflow.json", "graph.png", "trace.json")]

@@ -51,6 +51,11 @@ class CannotDo(LegoError):
     exit_code = 3
 
 
+class NotFound(CannotDo):
+    """A finder (RES, SOS, MASK-SEG) ran and found nothing matching: a measured absence, unlike
+    an engine that could not run at all. Critics read "the removed object is gone" from it."""
+
+
 class Declined(LegoError):
     """The Builder declined the request, with its reason."""
 

@@ -25,7 +25,7 @@ import numpy as np
 from .errors import BadInput, CannotDo, InvalidWorkflow, LegoError, StepCannotDo, StepError
 from .registry import Registry
 from .spec import RunContext
-from .types import ValueType, conforms, content_key, nbytes, summarize
+from .types import ValueType, conforms, content_key, input_key, nbytes, summarize
 from .validate import validate
 from .workflow import Ref, Step, Workflow
 
@@ -118,6 +118,18 @@ class RunResult:
     trace: list[StepTrace] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    input_key: str = ""  # the content key of the image (+ mask) it ran on: types.input_key
+
+    def first_image(self) -> np.ndarray | None:
+        """What a person sees as "the result": the first image result, else the first mask
+        drawn white on black (e.g. "select the cat"), else None."""
+        for value in self.results:
+            if isinstance(value, np.ndarray) and value.dtype == np.uint8:
+                return value
+        for value in self.results:
+            if isinstance(value, np.ndarray):
+                return np.where(value, 255, 0).astype(np.uint8)
+        return None
 
     @property
     def executed(self) -> list[int]:
@@ -134,6 +146,7 @@ class RunResult:
     def trace_json(self) -> dict:
         return {
             "seconds": round(self.seconds, 4),
+            "input": self.input_key,
             "executed": self.executed,
             "cached": self.cached,
             "repairs": self.repairs,
@@ -243,7 +256,19 @@ class Executor:
             trace=trace,
             repairs=checked.repairs,
             seconds=time.perf_counter() - started,
+            input_key=input_key(keys[None]["image"], keys[None].get("mask")),
         )
+
+    def run_brick(self, brick: str, image: np.ndarray, inputs: Mapping[str, Any],
+                  outputs: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """One brick on one image, as a one-step workflow: the same validation, engine choice,
+        engine options, model manager and cache as any step (critics re-run finders with it).
+        `inputs`: the brick's other inputs, as literals (its input `image` gets the image);
+        `outputs`: the ones wanted (default: all)."""
+        spec = self.registry.get(brick)
+        wanted = [Ref(1, name) for name in (outputs or spec.outputs)]
+        step = Step(1, spec.name, {"image": Ref(None, "image"), **inputs}, {r.name: r for r in wanted})
+        return self.run(Workflow(f"{spec.name} (check)", [step], wanted), image).values[1]
 
     def _run_step(self, step, index, total, values, keys, needed, on_progress) -> StepTrace:
         spec = self.registry.get(step.brick)

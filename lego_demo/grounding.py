@@ -23,7 +23,7 @@ import numpy as np
 from scipy import ndimage
 from skimage import measure
 
-from .errors import CannotDo
+from .errors import CannotDo, NotFound
 from .imaging import rgb
 
 # -- colours ----------------------------------------------------------------------------------
@@ -447,7 +447,7 @@ class Facts:
         """Pixels whose colour matches the skin sampled inside the detected faces."""
         faces = self.face_masks()
         if not faces:
-            raise CannotDo("RES (offline) finds skin from a detected face, and found no face")
+            raise NotFound("RES (offline) finds skin from a detected face, and found no face")
         ycc = cv2.cvtColor(self.image, cv2.COLOR_RGB2YCrCb).astype(np.float32)
         inner = [cv2.erode(f.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool) for f in faces]
         sample = ycc[np.any(inner, axis=0)][:, 1:]
@@ -467,7 +467,7 @@ class Facts:
         """Above and around each face, inside the person, coloured like the strip above the brow."""
         faces = self.faces
         if not faces:
-            raise CannotDo("RES (offline) finds hair around a detected face, and found no face")
+            raise NotFound("RES (offline) finds hair around a detected face, and found no face")
         lab = cv2.cvtColor(self.image, cv2.COLOR_RGB2LAB).astype(np.float32)
         person = self.person if self.person.any() else np.ones(self.shape, bool)
         h, w = self.shape
@@ -520,7 +520,7 @@ class Facts:
         top = np.unique(ids[0][ids[0] > 0])
         m = np.isin(ids, top)
         if m.mean() < 0.02:
-            raise CannotDo("RES (offline) found no sky: it looks for a smooth blue or pale area touching the top edge")
+            raise NotFound("RES (offline) found no sky: it looks for a smooth blue or pale area touching the top edge")
         m = ndimage.binary_fill_holes(m | (cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)) > 0))
         return self.up(m)
 

@@ -47,17 +47,36 @@ def _open(source: Any, what: str) -> tuple[Image.Image, str]:
         raise BadInput(f"{name} {size}; refused before decoding (decompression-bomb guard)") from None
 
 
-def load_image(source: Any, what: str = "image", max_pixels: int = MAX_PIXELS, notes: list[str] | None = None) -> np.ndarray:
-    """An RGB/RGBA uint8 array from a path, bytes, PIL image or array; BadInput names the problem."""
-    if isinstance(source, np.ndarray):
-        return _from_array(source, what)
-    im, name = _open(source, what)
+def _within_limit(im: Image.Image, name: str, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
     w, h = im.size
     if w * h > max_pixels:
         raise BadInput(
             f"{name} is {w}×{h} ({w * h / 1e6:.0f} MP); the limit is {max_pixels / 1e6:.0f} MP — "
             "downscale it first"
         )
+    return w, h
+
+
+def image_size(source: Any, what: str = "image") -> tuple[int, int]:
+    """(width, height) from the header only, so a mismatched mask is refused before a large
+    image is decoded."""
+    if isinstance(source, np.ndarray):
+        return int(source.shape[1]), int(source.shape[0])
+    im, name = _open(source, what)
+    w, h = _within_limit(im, name)
+    try:
+        turned = im.getexif().get(0x0112) in (5, 6, 7, 8)  # EXIF orientation: load_image turns these
+    except (OSError, SyntaxError, ValueError):  # unreadable EXIF: load_image reports the real problem
+        turned = False
+    return (h, w) if turned else (w, h)
+
+
+def load_image(source: Any, what: str = "image", max_pixels: int = MAX_PIXELS, notes: list[str] | None = None) -> np.ndarray:
+    """An RGB/RGBA uint8 array from a path, bytes, PIL image or array; BadInput names the problem."""
+    if isinstance(source, np.ndarray):
+        return _from_array(source, what)
+    im, name = _open(source, what)
+    _within_limit(im, name, max_pixels)
     if getattr(im, "is_animated", False):
         im.seek(0)
         if notes is not None:

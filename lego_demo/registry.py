@@ -113,6 +113,14 @@ class Registry:
     def names(self) -> list[str]:
         return list(self._specs)
 
+    def plugin_specs(self) -> list[BrickSpec]:
+        """Bricks loaded from plugin files (--bricks), not from the built-in `bricks` package."""
+        import bricks
+
+        root = Path(bricks.__file__).resolve().parent
+        return [s for s in self._specs.values()
+                if self._origin.get(s.name) and root not in Path(self._origin[s.name]).resolve().parents]
+
     # -- engines ----------------------------------------------------------------------------
     def options_for(self, spec: BrickSpec) -> dict[str, Any]:
         return self.engine_options.get(spec.name, {})
@@ -121,9 +129,15 @@ class Registry:
         status = []
         for engine in spec.engines:
             reason = engine.unavailable_reason(self.options_for(spec))
-            status.append(
-                {"name": engine.name, "kind": engine.kind, "available": reason is None, "reason": reason}
-            )
+            entry = {"name": engine.name, "kind": engine.kind, "available": reason is None, "reason": reason}
+            estimate = getattr(engine.check, "estimate", None)  # model engines: GPU memory (lego_demo/vram.py)
+            if estimate is not None:
+                try:
+                    found = estimate(self.options_for(spec))
+                except Exception as exc:  # an estimate must not take the listing down
+                    found, entry["vram_error"] = None, str(exc)
+                entry["vram"] = found.to_json() if found is not None else None
+            status.append(entry)
         return status
 
     def choose_engine(self, spec: BrickSpec) -> Engine:

@@ -9,6 +9,7 @@ not merely the last.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -73,33 +74,55 @@ class ThinkResult:
                 "stopped": self.stopped}
 
 
+def plan_signature(plan: Plan | None) -> str | None:
+    """What a turn would run: its steps and result, not its prose (a refined instruction that
+    yields the same steps and parameters is the same turn)."""
+    if plan is None or plan.workflow is None:
+        return None
+    wire = plan.workflow.to_json()
+    return json.dumps(wire["pipeline"], sort_keys=True, ensure_ascii=False)
+
+
 def think_while_edit(
     editor,
     critic: Critic,
     instruction: str,
-    image: np.ndarray,
-    mask: np.ndarray | None = None,
+    inputs,
     feedback: Sequence[str] = (),
     max_turns: int = DEFAULT_TURNS,
     threshold: float = DEFAULT_THRESHOLD,
     on_turn: Callable[[Turn], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    on_text: Callable[[str], None] | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
     on_progress=None,
 ) -> ThinkResult:
+    """The loop itself; `Editor.think` is the door every flow uses (it prepares the inputs and
+    raises when no turn produced an image). `inputs`: the editor's prepared Inputs."""
     out = ThinkResult()
     gathered, previous, current = list(feedback), None, instruction
+    seen: dict[str, int] = {}  # plan signature -> the turn that ran it
     for index in range(1, max(1, max_turns) + 1):
         # a critic's fixes travel as feedback (the offline critic: "expand the mask"), which
         # every Builder reads; a model critic's refined instruction replaces the instruction
         turn = Turn(index, current, list(gathered))
         t0 = time.perf_counter()
         try:
-            turn.plan, turn.run = editor.edit(current, image, mask, feedback=gathered, previous=previous,
-                                              on_progress=on_progress)
+            turn.plan = editor.plan(current, inputs, feedback=gathered, previous=previous, on_text=on_text)
+            if on_plan is not None:
+                on_plan(turn.plan)
+            workflow = turn.plan.require(editor.builder.name)
+            signature = plan_signature(turn.plan)
+            if signature in seen:  # the fix changed nothing: running it again would repeat a turn
+                out.stopped = (f"turn {index} would repeat turn {seen[signature]} (same steps and parameters): "
+                               "no further fix to try")
+                break
+            seen[signature] = index
+            turn.run = editor.run(workflow, inputs, on_progress=on_progress)
         except LegoError as exc:
             turn.exception = exc
         if turn.run is not None and turn.result is not None:
-            turn.critique = critic.critique(image, turn.result, instruction, turn.plan, turn.run)
+            turn.critique = critic.critique(inputs.image, turn.result, instruction, turn.plan, turn.run)
         turn.seconds = time.perf_counter() - t0
         out.turns.append(turn)
         if on_turn is not None:

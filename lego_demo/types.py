@@ -61,6 +61,12 @@ def content_key(value: Any) -> str:
     return h.hexdigest()[:32]
 
 
+def input_key(image_key: str, mask_key: str | None = None) -> str:
+    """The key that names an edit's inputs from their content keys (image, and mask when
+    given): a run carries it, so a result is only ever shown beside the input it came from."""
+    return image_key if mask_key is None else f"{image_key}+{mask_key}"
+
+
 def nbytes(value: Any) -> int:
     if isinstance(value, np.ndarray):
         return int(value.nbytes)

@@ -257,3 +257,16 @@ def test_mcp_lists_edit_and_plan_and_calls_plan(server, scenes):
     assert not result.isError, result
     text = " ".join(getattr(c, "text", "") for c in result.content)
     assert "RES" in text and "red circle" in text
+
+
+def test_edit_fits_a_large_upload_to_the_working_size(client, tmp_path):
+    """The app once ran a 4000×3000 upload at full size; only the CLI fitted it."""
+    from lego_demo.images import WORKING_MAX_SIDE
+
+    big = np.zeros((3000, 4000, 3), np.uint8)
+    big[:, :2000] = (200, 60, 40)
+    path = tmp_path / "big.jpg"
+    Image.fromarray(big).save(path, quality=90)
+    result, _, _ = client.predict(handle_file(str(path)), "make the image brighter", api_name="/edit")
+    out = _load(result)
+    assert max(out.shape[:2]) == WORKING_MAX_SIDE and out.shape[:2] == (1536, 2048)

@@ -193,6 +193,7 @@ def test_example_replan_mask_and_hand_edited_workflow(page):
         {"result": "[step1[mask]]"}]}
     _set_code(page, json.dumps(broken))
     page.click("#lego-run-wf-btn")
+    page.wait_for_selector("#lego-status:has-text('Workflow not valid')")  # the run's answer, not the live check's
     page.wait_for_selector("#lego-problems:has-text('step 1 (RES)')")
     assert "prompt" in page.inner_text("#lego-problems")
     assert "Traceback" not in page.inner_text("body")
@@ -235,8 +236,8 @@ class _SlowCritic:
 
 
 def test_think_while_edit_turn_strip_and_stop(page, tmp_path, monkeypatch):
+    from lego_demo.editor import Editor
     from lego_demo.synthetic import make_scene
-    from lego_demo.ui.session import Editors
 
     # an outlined object: turn 1 leaves the outline, the critic asks to expand the mask, turn 2 passes
     scene = make_scene(640, 480, background_kind="checker", seed=3, outline=4)
@@ -264,7 +265,7 @@ def test_think_while_edit_turn_strip_and_stop(page, tmp_path, monkeypatch):
     _shot(page, "08_think_while_edit")
 
     # Stop: a never-satisfied critic keeps a 5-turn loop going; Stop ends it after the current turn
-    monkeypatch.setattr(Editors, "critic", property(lambda self: _SlowCritic()))
+    monkeypatch.setattr(Editor, "critic", property(lambda self: _SlowCritic()))
     page.fill("#lego-instruction textarea", "make it brighter")
     turns.fill("5")
     turns.press("Enter")

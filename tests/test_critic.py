@@ -6,7 +6,6 @@ import pytest
 from lego_demo.critics.offline import OfflineCritic
 from lego_demo.editor import Editor
 from lego_demo.synthetic import make_scene, psnr
-from lego_demo.think import think_while_edit
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +38,7 @@ def test_remnants_fail_with_expand_the_mask(editor, extra):
 def test_loop_recovers_a_mask_that_missed_part_of_the_object(editor, extra):
     scene = make_scene(640, 480, background_kind="checker", seed=3, **extra)
     obj = scene.objects[0]
-    out = think_while_edit(editor, OfflineCritic(editor.registry), f"remove the {obj.name}", scene.image, max_turns=3)
+    out = editor.think(f"remove the {obj.name}", scene.image, turns=3)
     first, best = out.turns[0], out.best_turn
     assert psnr(first.result, scene.background, obj.extent) < 24  # the first turn left the outline/shadow
     assert best.index > 1 and "GROW" in [s.brick for s in best.plan.workflow.steps]
@@ -71,7 +70,7 @@ def test_damage_outside_the_mask_lowers_quality(editor):
 
 def test_loop_recovers_a_too_weak_recolour(editor):
     scene = make_scene(640, 480, background_kind="tiles", seed=5, objects=[("blue", "circle", (320, 240), 90)])
-    out = think_while_edit(editor, OfflineCritic(editor.registry), "make the blue circle yellow", scene.image, max_turns=3)
+    out = editor.think("make the blue circle yellow", scene.image, turns=3)
     first, best = out.turns[0], out.best_turn
     assert "stronger" in first.critique.feedback
     rcm = [s for s in best.plan.workflow.steps if s.brick == "RCM"][0]

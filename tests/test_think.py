@@ -2,9 +2,11 @@
 
 import numpy as np
 
+from lego_demo.builders.base import Plan
 from lego_demo.critics.base import Critique
-from lego_demo.errors import Declined
+from lego_demo.editor import Inputs
 from lego_demo.think import think_while_edit
+from lego_demo.workflow import parse_workflow
 
 
 class FakeRun:
@@ -13,16 +15,33 @@ class FakeRun:
         self.executed, self.cached = [1], []
 
 
-class ScriptedEditor:
-    def __init__(self, fail_at=None):
-        self.calls = []
-        self.fail_at = fail_at
+def tone_plan(brightness: float) -> Plan:
+    wf = parse_workflow({"process": "x", "pipeline": [
+        {"step": 1, "model": "TONE", "input": {"image": "init[image]", "brightness": brightness},
+         "output": {"image": "step1[image]"}}, {"result": "[step1[image]]"}]}).workflow
+    return Plan(reasoning="tone", workflow=wf)
 
-    def edit(self, instruction, image, mask, feedback=(), previous=None, on_progress=None):
+
+class ScriptedEditor:
+    """Plans a TONE step whose brightness grows with each "stronger" (or stays put with
+    `fixed=True`, like a Builder that ignores the fix); declines at turn `fail_at`."""
+
+    class builder:
+        name = "scripted"
+
+    def __init__(self, fail_at=None, fixed=False):
+        self.calls, self.runs = [], 0
+        self.fail_at, self.fixed = fail_at, fixed
+
+    def plan(self, instruction, inputs, feedback=(), previous=None, on_text=None):
         self.calls.append(list(feedback))
         if self.fail_at == len(self.calls):
-            raise Declined("no brick for that")
-        return None, FakeRun(len(self.calls))
+            return Plan(reasoning="no", declined="no brick for that")
+        return tone_plan(0.1 if self.fixed else 0.1 * (1 + feedback.count("stronger")))
+
+    def run(self, workflow, inputs, on_progress=None):
+        self.runs += 1
+        return FakeRun(len(self.calls))
 
 
 class ScriptedCritic:
@@ -39,7 +58,7 @@ class ScriptedCritic:
         return Critique(sem, qual, "r", f"{instruction} (stronger)" if fix else None, fix)
 
 
-IMG = np.zeros((4, 4, 3), np.uint8)
+IMG = Inputs(np.zeros((4, 4, 3), np.uint8))
 
 
 def test_stops_when_good_and_feeds_refinements_back():
@@ -70,3 +89,10 @@ def test_trace_json_has_every_turn():
     data = out.to_json()
     assert [t["turn"] for t in data["turns"]] == [1, 2] and data["best_turn"] == 2
     assert data["turns"][0]["critique"]["feedback"] == ["stronger"]
+
+
+def test_a_turn_that_would_repeat_an_earlier_one_is_not_run():
+    editor = ScriptedEditor(fixed=True)  # the fix does not change the plan
+    out = think_while_edit(editor, ScriptedCritic([(4, 9), (4, 9), (4, 9)]), "x", IMG, max_turns=3)
+    assert editor.runs == 1 and len(out.turns) == 1
+    assert "would repeat turn 1" in out.stopped and "no further fix" in out.stopped

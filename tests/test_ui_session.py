@@ -13,6 +13,7 @@ import pytest
 from lego_demo.builders.base import Plan, PlanRequest
 from lego_demo.editor import Editor, EditorConfig
 from lego_demo.errors import BadInput, Declined, InvalidWorkflow, StepError
+from lego_demo.registry import Registry
 from lego_demo.synthetic import make_scene
 from lego_demo.ui.errors import describe
 from lego_demo.ui.examples import EXAMPLES, available_examples
@@ -37,6 +38,8 @@ from lego_demo.ui.views import (
 )
 from lego_demo.workflow import parse_workflow
 
+# reading inputs needs only an Editor's `prepare` (working size, content key), not its bricks
+READER = Editors(Editor(Registry()))
 CAPTION_RE = re.compile(r"^step \d+ · [A-Z][A-Z0-9-]* · [\w.-]+ · \d+\.\d\d s( · cached)?( · \w+)?( \(.*\))?$")
 
 
@@ -108,7 +111,7 @@ def scene():
 
 def _session(scene, instruction="remove the red circle") -> Session:
     s = Session()
-    s.set_input(scene.image, None)
+    s.set_input(READER, scene.image, None)
     s.set_instruction(instruction)
     return s
 
@@ -178,7 +181,7 @@ def test_new_instruction_or_image_starts_a_new_task(scene):
     s.set_instruction("remove the blue square")
     assert s.feedback == [] and s.plan is None
     s.add_feedback("don't use RES")
-    s.set_input(scene.background, None)
+    s.set_input(READER, scene.background, None)
     assert s.feedback == []
 
 
@@ -199,8 +202,8 @@ def test_declined_plan_is_an_error_the_session_survives(editors, scene):
 def test_missing_image_or_instruction_is_bad_input(editors, scene):
     s = Session()
     with pytest.raises(BadInput, match="upload an image"):
-        s.set_input(None)
-    s.set_input(scene.image)
+        s.set_input(READER, None)
+    s.set_input(READER, scene.image)
     with pytest.raises(BadInput, match="instruction"):
         s.set_instruction("   ")
     with pytest.raises(BadInput, match="instruction"):
@@ -394,7 +397,7 @@ def outlined():
 def test_think_recovers_on_the_second_turn_and_records_each_turn(rule_editors, outlined):
     scene, instruction = outlined
     s = Session()
-    s.set_input(scene.image, None)
+    s.set_input(READER, scene.image, None)
     seen = []
     run = s.think(rule_editors, 3, instruction=instruction, on_turn=seen.append)
     assert isinstance(run, ThinkRun) and not run.running
@@ -421,7 +424,7 @@ def test_think_recovers_on_the_second_turn_and_records_each_turn(rule_editors, o
 def test_think_stops_after_the_current_turn_when_asked(rule_editors, outlined):
     scene, instruction = outlined
     s = Session()
-    s.set_input(scene.image, None)
+    s.set_input(READER, scene.image, None)
     s.set_instruction(instruction)
     # the Stop button's flag, set while turn 1 runs (here: when it is reported)
     run = s.think(rule_editors, 3, on_turn=lambda t: s.request_stop())
@@ -435,7 +438,7 @@ def test_think_stops_after_the_current_turn_when_asked(rule_editors, outlined):
     assert len(run.turns) == 1 and "stopped by the user" in run.stopped and not s.thinking
     # an explicit should_stop works the same
     s2 = Session()
-    s2.set_input(scene.image, None)
+    s2.set_input(READER, scene.image, None)
     run = s2.think(rule_editors, 5, instruction=instruction, should_stop=lambda: True)
     assert len(run.turns) == 1 and "stopped by the user" in run.stopped
 
@@ -443,7 +446,7 @@ def test_think_stops_after_the_current_turn_when_asked(rule_editors, outlined):
 def test_think_events_stream_each_turn_and_the_views_show_scores(rule_editors, outlined):
     scene, instruction = outlined
     s = Session()
-    s.set_input(scene.image, None)
+    s.set_input(READER, scene.image, None)
     s.set_instruction(instruction)
     events = list(think_events(s, rule_editors, 3))
     kinds = [e.kind for e in events]

@@ -9,11 +9,9 @@ import time
 import cv2
 import numpy as np
 
-from ..critics.offline import OfflineCritic
 from ..errors import LegoError
 from ..imaging import rgb
 from ..synthetic import BACKGROUNDS, COLOURS, make_scene, psnr
-from ..think import think_while_edit
 from .common import percentile
 
 CHECKS = {
@@ -73,7 +71,6 @@ def cases(seeds: list[int]):
 
 def run(editor, quick: bool = False, turns: int = 3) -> dict:
     seeds = list(range(3)) if quick else list(range(10))
-    critic = OfflineCritic(editor.registry)
     stats: dict[str, dict] = {}
     for kind, instruction, scene, check in cases(seeds):
         s = stats.setdefault(kind, {"n": 0, "single": 0, "loop": 0, "recovered": [], "seconds": [], "turns": [],
@@ -81,7 +78,7 @@ def run(editor, quick: bool = False, turns: int = 3) -> dict:
         s["n"] += 1
         t0 = time.perf_counter()
         try:
-            outcome = think_while_edit(editor, critic, instruction, scene.image, max_turns=turns)
+            outcome = editor.think(instruction, scene.image, turns=turns)
         except LegoError as exc:
             s["failures"].append(f"{instruction!r}: {exc}")
             continue

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
+from ..errors import Declined, InvalidWorkflow
 from ..validate import Problem
 from ..workflow import Workflow
 
@@ -35,6 +36,15 @@ class Plan:
     @property
     def ok(self) -> bool:
         return self.workflow is not None and self.declined is None and not self.problems
+
+    def require(self, builder: str) -> Workflow:
+        """The workflow to run, or the reason there is none: a decline (exit 3) or the
+        validation problems the Builder could not repair (exit 2)."""
+        if self.workflow is None:
+            raise Declined(f"the {builder} Builder declined: {self.declined}")
+        if self.problems:
+            raise InvalidWorkflow(self.problems)
+        return self.workflow
 
     def to_json(self) -> dict:
         return {

@@ -25,6 +25,11 @@ class Check:
     detail: str = ""
     fix: str | None = None  # feedback a Builder understands that would address a failure
 
+    def __post_init__(self):
+        # measured with numpy, kept as plain Python: traces and critiques are written as JSON
+        self.passed = bool(self.passed)
+        self.value = None if self.value is None else float(self.value)
+
     def line(self) -> str:
         mark = "ok" if self.passed else "FAILED"
         value = "" if self.value is None else f" = {self.value:.3g}"
@@ -39,6 +44,9 @@ class Critique:
     refined_instruction: str | None  # None = done, nothing to refine
     feedback: list[str] = field(default_factory=list)  # the refinement as Builder feedback
     checks: list[Check] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.semantic, self.quality = float(self.semantic), float(self.quality)
 
     @property
     def overall(self) -> float:

@@ -17,10 +17,10 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..colours import parse_colour
-from ..errors import LegoError
+from ..errors import NotFound, StepError
+from ..executor import Executor
 from ..imaging import rgb
 from ..registry import Registry
-from ..spec import RunContext
 from ..synthetic import iou, psnr
 from ..workflow import Ref, Step
 from .base import Check, Critique
@@ -51,8 +51,11 @@ def _ring(mask: np.ndarray, width: int) -> np.ndarray:
 class OfflineCritic:
     name = "offline"
 
-    def __init__(self, registry: Registry):
+    def __init__(self, registry: Registry, executor: Executor | None = None):
         self.registry = registry
+        # finders re-run through the Executor: the configured engine, its options, the model
+        # manager and the step cache, exactly as in the edit itself
+        self.executor = executor or Executor(registry)
 
     def critique(self, source, edited, instruction, plan=None, run=None) -> Critique:
         source, edited = rgb(source), rgb(edited)
@@ -166,14 +169,18 @@ class OfflineCritic:
         finder = self._finder(run, step)
         if finder is not None:
             spec, prompt, old = finder
+            name = f"'{prompt}' is no longer found where it was"
             try:
-                engine = self.registry.choose_engine(spec)
-                again = engine.run(RunContext(step=0), image=edited, prompt=prompt)["mask"]
-                overlap = iou(again & mask, old)
-            except LegoError:
-                overlap = 0.0  # nothing matching the phrase is found any more
-            checks.append(Check(f"'{prompt}' is no longer found where it was", "semantic", overlap < 0.3, overlap,
-                                "< 0.3 IoU with the removed mask", fix="expand the mask"))
+                again = self.executor.run_brick(spec.name, edited, {"prompt": prompt}, ("mask",))["mask"]
+            except StepError as exc:
+                if not isinstance(exc.cause, NotFound):  # could not look: the removal is not verified
+                    checks.append(Check(name, "semantic", False, None, "< 0.3 IoU with the removed mask",
+                                        f"not verified: {exc.cause}"))
+                    return checks
+                again = np.zeros_like(mask)  # looked, and nothing matching the phrase is there any more
+            overlap = iou(again & mask, old)
+            checks.append(Check(name, "semantic", overlap < 0.3, overlap, "< 0.3 IoU with the removed mask",
+                                fix="expand the mask"))
         return checks
 
     @staticmethod

@@ -12,34 +12,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..errors import BadInput, Declined, InvalidWorkflow
-from ..images import load_image, load_mask
-from ..think import ThinkResult, think_while_edit
+from ..errors import BadInput
 from .errors import as_gradio_error
-from .session import MAX_THINK_TURNS, Editors, check_workflow, parse_feedback
+from .session import MAX_THINK_TURNS, Editors, parse_feedback
 from .views import trace_json
-
-
-def _inputs(image, mask) -> tuple[np.ndarray, np.ndarray | None]:
-    if image is None:
-        raise BadInput("no image given")
-    arr = load_image(image)
-    m = None
-    if mask is not None:
-        m = load_mask(np.asarray(mask), (arr.shape[1], arr.shape[0]))
-        if not m.any():
-            m = None
-    return arr, m
-
-
-def _first_image(results: list) -> np.ndarray | None:
-    for value in results:
-        if isinstance(value, np.ndarray) and value.dtype == np.uint8:
-            return value
-    for value in results:
-        if isinstance(value, np.ndarray):
-            return np.where(value, 255, 0).astype(np.uint8)
-    return None
 
 
 def _turns(value, name: str) -> int:
@@ -52,20 +28,8 @@ def _turns(value, name: str) -> int:
     return n
 
 
-def _json_default(value):
-    return value.item() if hasattr(value, "item") else str(value)  # numpy scalars in checks
-
-
 def make_api(editors: Editors) -> dict[str, Callable]:
     """The endpoint functions, ready for `.click(fn, ..., api_name=name)`."""
-
-    def _think(arr, m, instruction: str, feedback: str, turns: int) -> ThinkResult:
-        outcome = think_while_edit(editors.get(), editors.critic, instruction, arr, m,
-                                   feedback=parse_feedback(feedback), max_turns=turns)
-        if outcome.best_turn is None:
-            first = outcome.turns[0]
-            raise first.exception or Declined(f"the edit produced no image to judge ({outcome.stopped})")
-        return outcome
 
     def edit(image: np.ndarray, instruction: str, mask: np.ndarray | None = None, feedback: str = "",
              think_turns: int = 1):
@@ -82,13 +46,14 @@ def make_api(editors: Editors) -> dict[str, Callable]:
             The edited image, the workflow that produced it (Lego-Edit JSON), and the Builder's reasoning.
         """
         try:
-            arr, m = _inputs(image, mask)
+            editor = editors.get()
+            inputs = editor.prepare(image, mask)
             turns = _turns(think_turns, "think_turns")
             if turns > 1:
-                best = _think(arr, m, instruction, feedback, turns).best_turn
-                return _first_image(best.run.results), best.run.workflow.dumps(), best.plan.reasoning
-            plan, result = editors.get().edit(instruction, arr, m, feedback=parse_feedback(feedback))
-            return _first_image(result.results), result.workflow.dumps(), plan.reasoning
+                best = editor.think(instruction, inputs, feedback=parse_feedback(feedback), turns=turns).best_turn
+                return best.run.first_image(), best.run.workflow.dumps(), best.plan.reasoning
+            plan, result = editor.edit(instruction, inputs, feedback=parse_feedback(feedback))
+            return result.first_image(), result.workflow.dumps(), plan.reasoning
         except Exception as exc:
             raise as_gradio_error(exc) from None
 
@@ -107,10 +72,11 @@ def make_api(editors: Editors) -> dict[str, Callable]:
             The best turn's image, and JSON {"turns": [{"turn", "instruction", "feedback", "reasoning", "workflow", "executed", "cached", "critique": {"semantic", "quality", "overall", "reasoning", "refined_instruction", "feedback", "checks"}, "error", "seconds"}], "best_turn": n, "stopped": why}.
         """
         try:
-            arr, m = _inputs(image, mask)
-            outcome = _think(arr, m, instruction, feedback, _turns(turns, "turns"))
-            text = json.dumps(outcome.to_json(), indent=2, ensure_ascii=False, default=_json_default)
-            return _first_image(outcome.best_turn.run.results), text
+            editor = editors.get()
+            outcome = editor.think(instruction, editor.prepare(image, mask), feedback=parse_feedback(feedback),
+                                   turns=_turns(turns, "turns"))
+            text = json.dumps(outcome.to_json(), indent=2, ensure_ascii=False)
+            return outcome.best_turn.run.first_image(), text
         except Exception as exc:
             raise as_gradio_error(exc) from None
 
@@ -127,13 +93,11 @@ def make_api(editors: Editors) -> dict[str, Callable]:
             The workflow as Lego-Edit JSON ("" when declined), the Builder's reasoning, and the reason it declined ("" when it planned).
         """
         try:
-            arr, m = _inputs(image, mask)
-            p = editors.get().plan(instruction, arr, m, feedback=parse_feedback(feedback))
+            editor = editors.get()
+            p = editor.plan(instruction, editor.prepare(image, mask), feedback=parse_feedback(feedback))
             if p.workflow is None:
                 return "", p.reasoning, p.declined or "declined"
-            if p.problems:
-                raise InvalidWorkflow(p.problems)
-            return p.workflow.dumps(), p.reasoning, ""
+            return p.require(editor.builder.name).dumps(), p.reasoning, ""
         except Exception as exc:
             raise as_gradio_error(exc) from None
 
@@ -149,16 +113,10 @@ def make_api(editors: Editors) -> dict[str, Callable]:
             The first result image and the run's trace as JSON (per step: brick, engine, seconds, cache hit).
         """
         try:
-            arr, m = _inputs(image, mask)
             editor = editors.get()
-            wf = check_workflow(editor, workflow, has_mask=m is not None)
-            result = editor.run(wf, arr, m)
-            return _first_image(result.results), trace_json(result)
+            result = editor.run(workflow, editor.prepare(image, mask))
+            return result.first_image(), trace_json(result)
         except Exception as exc:
             raise as_gradio_error(exc) from None
 
     return {"edit": edit, "plan": plan, "run_workflow": run_workflow, "think_edit": think_edit}
-
-
-def declined_text(exc: Declined) -> str:
-    return json.dumps({"declined": str(exc)})

@@ -70,7 +70,7 @@ INTRO = (
 
 
 def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
-    editors = Editors(editor, default=editor.config.builder)
+    editors = Editors(editor)
     registry = editors.registry
 
     with gr.Blocks(title=title, fill_width=True) as demo:
@@ -311,7 +311,7 @@ def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
             session = session_of(s)
             try:
                 image, mask = read_editor_value(editor_value)
-                session.set_input(image, mask)
+                session.set_input(editors, image, mask)
                 session.set_instruction(text)
                 n = max(1, min(MAX_THINK_TURNS, int(n_turns or 1)))
             except Exception as exc:
@@ -331,7 +331,7 @@ def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
             session = session_of(s)
             try:
                 image, mask = read_editor_value(editor_value)
-                session.set_input(image, mask)
+                session.set_input(editors, image, mask)
                 session.set_instruction(text)
             except Exception as exc:
                 yield from _fail(session, exc)
@@ -343,7 +343,7 @@ def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
             session = session_of(s)
             try:
                 image, mask = read_editor_value(editor_value)
-                session.set_input(image, mask)
+                session.set_input(editors, image, mask)
             except Exception as exc:
                 yield from _fail(session, exc)
                 return

@@ -8,21 +8,19 @@ two sessions never share state except the content-addressed step cache.
 
 from __future__ import annotations
 
-import dataclasses
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..builders.base import Plan
-from ..editor import BUILDERS, Editor
-from ..errors import BadInput, Declined, InvalidWorkflow
+from ..editor import Editor, Inputs
+from ..errors import BadInput, LegoError
 from ..executor import RunResult, StepEvent
-from ..images import load_image
-from ..think import DEFAULT_THRESHOLD, think_while_edit
+from ..think import DEFAULT_THRESHOLD
 from ..think import Turn as ThinkTurn
 from ..workflow import Workflow
 
@@ -31,14 +29,15 @@ MAX_THINK_TURNS = 5  # the app's bound on Think-while-Edit turns (each turn is a
 
 
 class Editors:
-    """One Editor per Builder name, all sharing the registry, Executor and step cache."""
+    """The app's editors: the configured one, and the offline rule Builder beside it, all
+    sharing the registry, Executor, step cache and model manager. A visitor can only pick
+    among these: loading another model is the operator's decision (config and flags)."""
 
-    def __init__(self, base: Editor, default: str = "rule"):
+    def __init__(self, base: Editor, default: str | None = None):
         self.base = base
-        self.default = default
-        self._by_name: dict[str, Editor] = {default: base}
+        self.default = default or base.config.builder
+        self._by_name: dict[str, Editor] = {self.default: base}
         self._lock = threading.Lock()
-        self._critic = None
 
     @property
     def registry(self):
@@ -46,44 +45,34 @@ class Editors:
 
     @property
     def names(self) -> list[str]:
-        return list(dict.fromkeys([self.default, *BUILDERS]))
+        return list(dict.fromkeys([self.default, "rule"]))
 
     def get(self, name: str | None = None) -> Editor:
         name = name or self.default
         if name not in self.names:
-            raise BadInput(f"unknown builder {name!r}; available: {', '.join(self.names)}")
+            raise BadInput(f"builder {name!r} is not offered here; available: {', '.join(self.names)} "
+                           "(the operator chooses the Builder with --builder or lego.toml)")
         with self._lock:
             if name not in self._by_name:
-                self._by_name[name] = Editor(self.base.registry, executor=self.base.executor,
-                                             config=dataclasses.replace(self.base.config, builder=name))
+                self._by_name[name] = self.base.with_builder(name)
             return self._by_name[name]
-
-    @property
-    def critic(self):
-        """The critic that judges Think-while-Edit turns (the offline one: measured checks)."""
-        with self._lock:
-            if self._critic is None:
-                from ..critics.offline import OfflineCritic
-
-                self._critic = OfflineCritic(self.base.registry)
-            return self._critic
 
 
 # -- inputs ------------------------------------------------------------------------------------
-def read_editor_value(value: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
+def read_editor_value(value: Any) -> tuple[Any, np.ndarray | None]:
     """(image, mask) from a gr.ImageEditor/ImageMask value (dict of background, layers,
-    composite as numpy arrays) or a plain image. The mask is every painted pixel of any layer;
-    None when nothing was painted."""
+    composite as numpy arrays) or a plain image, still undecoded (Editor.prepare reads it). The
+    mask is every painted pixel of any layer; None when nothing was painted."""
     if value is None:
         return None, None
     if not isinstance(value, dict):
-        return load_image(value), None
+        return value, None
     background = value.get("background")
     if background is None:
         background = value.get("composite")
     if background is None:
         return None, None
-    image = load_image(_flatten_alpha(np.asarray(background)))
+    image = _flatten_alpha(np.asarray(background))
     mask = None
     for layer in value.get("layers") or []:
         if layer is None:
@@ -112,12 +101,6 @@ def _resize_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.asarray(im) > 127
 
 
-def same_image(a: np.ndarray | None, b: np.ndarray | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    return a.shape == b.shape and bool(np.array_equal(a, b))
-
-
 def parse_feedback(text: str | None) -> list[str]:
     """Feedback box text: one item per non-empty line."""
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
@@ -131,8 +114,7 @@ class Turn:
     number: int
     instruction: str
     feedback: list[str]
-    image: np.ndarray
-    mask: np.ndarray | None
+    inputs: Inputs
     reasoning: str
     workflow: Workflow
     run: RunResult
@@ -141,14 +123,16 @@ class Turn:
     think_index: int | None = None  # which turn of its Think-while-Edit run
 
     @property
+    def image(self) -> np.ndarray:
+        return self.inputs.image
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        return self.inputs.mask
+
+    @property
     def result_image(self) -> np.ndarray | None:
-        for value in self.run.results:
-            if isinstance(value, np.ndarray) and value.dtype == np.uint8:
-                return value
-        for value in self.run.results:  # a mask result (e.g. "select the cat")
-            if isinstance(value, np.ndarray):
-                return np.where(value, 255, 0).astype(np.uint8)
-        return None
+        return self.run.first_image()
 
     @property
     def cached(self) -> list[int]:
@@ -207,28 +191,9 @@ class ThinkRun:
                 "stopped": self.stopped}
 
 
-class _WatchedEditor:
-    """The session's Editor as think_while_edit sees it, reporting each turn's streamed
-    reasoning and its plan before the run starts (Editor.edit has no plan callback)."""
-
-    def __init__(self, editor: Editor, on_text=None, on_plan=None):
-        self.editor, self.on_text, self.on_plan = editor, on_text, on_plan
-
-    def edit(self, instruction, image, mask=None, feedback=(), previous=None, on_progress=None):
-        plan = self.editor.plan(instruction, image, mask, feedback, previous, on_text=self.on_text)
-        if self.on_plan is not None:
-            self.on_plan(plan)
-        if plan.workflow is None:
-            raise Declined(f"the {self.editor.builder.name} Builder declined: {plan.declined}")
-        if plan.problems:
-            raise InvalidWorkflow(plan.problems)
-        return plan, self.editor.run(plan.workflow, image, mask, on_progress=on_progress)
-
-
 @dataclass
 class _Snapshot:
-    image: np.ndarray | None
-    mask: np.ndarray | None
+    inputs: Inputs | None
     instruction: str
     feedback: list[str]
     plan: Plan | None
@@ -239,11 +204,11 @@ class _Snapshot:
 @dataclass
 class Session:
     """One browser session's state. Every method that changes it is a plain function of its
-    arguments, so the whole flow is testable without Gradio."""
+    arguments, so the whole flow is testable without Gradio. All editing goes through the
+    session's `Editor` (picked from `Editors`)."""
 
     builder: str = "rule"
-    image: np.ndarray | None = None
-    mask: np.ndarray | None = None
+    inputs: Inputs | None = None  # the current input, prepared (working size, content key)
     instruction: str = ""
     feedback: list[str] = field(default_factory=list)
     plan: Plan | None = None
@@ -254,13 +219,25 @@ class Session:
     stop_requested: bool = False  # set by the Stop button; read between Think-while-Edit turns
     thinking: bool = False  # a Think-while-Edit loop is starting or running
 
+    @property
+    def image(self) -> np.ndarray | None:
+        return None if self.inputs is None else self.inputs.image
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        return None if self.inputs is None else self.inputs.mask
+
     # -- the task ------------------------------------------------------------------------------
-    def set_input(self, image: np.ndarray | None, mask: np.ndarray | None = None) -> None:
+    def set_input(self, editors: Editors, image: Any, mask: Any = None) -> Inputs:
+        """Read the image (and painted mask) through the Editor: working size, content key. A
+        different image starts a new task."""
         if image is None:
             raise BadInput("upload an image first (or pick an example)")
-        if not same_image(image, self.image):
+        inputs = editors.get(self.builder).prepare(image, mask)
+        if self.inputs is None or inputs.key != self.inputs.key:
             self._new_task()
-        self.image, self.mask = image, mask
+        self.inputs = inputs
+        return inputs
 
     def set_instruction(self, instruction: str) -> str:
         instruction = (instruction or "").strip()
@@ -284,47 +261,41 @@ class Session:
     def clear_feedback(self) -> None:
         self.feedback = []
 
-    # -- planning and running -------------------------------------------------------------------
-    def make_plan(self, editors: Editors, on_text: Callable[[str], None] | None = None) -> Plan:
-        """Plan the current task (instruction + all feedback, previous plan as context)."""
-        if self.image is None:
+    def _ready(self) -> None:
+        if self.inputs is None:
             raise BadInput("upload an image first (or pick an example)")
         if not self.instruction:
             raise BadInput("type an instruction first, e.g. \"remove the red circle\"")
+
+    # -- planning and running -------------------------------------------------------------------
+    def make_plan(self, editors: Editors, on_text: Callable[[str], None] | None = None) -> Plan:
+        """Plan the current task (instruction + all feedback, previous plan as context)."""
+        self._ready()
         editor = editors.get(self.builder)
-        plan = editor.plan(self.instruction, self.image, self.mask, feedback=list(self.feedback),
+        plan = editor.plan(self.instruction, self.inputs, feedback=list(self.feedback),
                            previous=self.plan, on_text=on_text)
         if plan.workflow is not None:
             self.plan = plan  # a declined plan keeps the last good one as context
-        if plan.workflow is None:
-            raise Declined(f"the {editor.builder.name} Builder declined: {plan.declined}")
-        if plan.problems:
-            raise InvalidWorkflow(plan.problems)
+        plan.require(editor.builder.name)
         return plan
 
     def run_workflow(self, editors: Editors, workflow: Workflow | str, reasoning: str = "",
                      source: str = "plan", on_progress: Callable[[StepEvent], None] | None = None,
                      before: _Snapshot | None = None) -> Turn:
-        """Run a workflow on the current input; a successful run becomes a turn (undoable)."""
-        if self.image is None:
+        """Run a workflow (or workflow text) on the current input; a successful run becomes a
+        turn (undoable)."""
+        if self.inputs is None:
             raise BadInput("upload an image first (or pick an example)")
         before = before or self._snapshot(f"turn {len(self.turns) + 1}")
-        editor = editors.get(self.builder)
-        if not isinstance(workflow, Workflow):
-            workflow = check_workflow(editor, workflow, has_mask=self.mask is not None)
-        result = editor.run(workflow, self.image, self.mask, on_progress=on_progress)
+        result = editors.get(self.builder).run(workflow, self.inputs, on_progress=on_progress)
         self._push_undo(before)
-        turn = Turn(
-            number=len(self.turns) + 1,
-            instruction=self.instruction or workflow.process,
-            feedback=list(self.feedback),
-            image=self.image,
-            mask=self.mask,
-            reasoning=reasoning,
-            workflow=result.workflow,
-            run=result,
-            source=source,
-        )
+        return self._record(Turn(
+            number=len(self.turns) + 1, instruction=self.instruction or result.workflow.process,
+            feedback=list(self.feedback), inputs=self.inputs, reasoning=reasoning, workflow=result.workflow,
+            run=result, source=source,
+        ))
+
+    def _record(self, turn: Turn) -> Turn:
         self.turns.append(turn)
         self.selected = len(self.turns) - 1
         return turn
@@ -334,11 +305,22 @@ class Session:
              on_progress: Callable[[StepEvent], None] | None = None, source: str = "plan",
              before: _Snapshot | None = None) -> Turn:
         before = before or self._snapshot(f"turn {len(self.turns) + 1}")  # undo also forgets this plan
-        plan = self.make_plan(editors, on_text=on_text)
-        if on_plan is not None:
-            on_plan(plan)
-        return self.run_workflow(editors, plan.workflow, reasoning=plan.reasoning, source=source,
-                                 on_progress=on_progress, before=before)
+        self._ready()
+
+        def planned(plan: Plan) -> None:
+            if plan.workflow is not None:
+                self.plan = plan  # the next re-plan's context, even if this run fails
+            if on_plan is not None:
+                on_plan(plan)
+
+        plan, result = editors.get(self.builder).edit(
+            self.instruction, self.inputs, feedback=list(self.feedback), previous=self.plan, on_text=on_text,
+            on_plan=planned, on_progress=on_progress)
+        self._push_undo(before)
+        return self._record(Turn(
+            number=len(self.turns) + 1, instruction=self.instruction, feedback=list(self.feedback),
+            inputs=self.inputs, reasoning=plan.reasoning, workflow=result.workflow, run=result, source=source,
+        ))
 
     def replan(self, editors: Editors, feedback_text: str | None, **callbacks) -> Turn:
         """Add feedback (accumulated for this task) and plan again with the previous plan as
@@ -353,63 +335,51 @@ class Session:
               on_text: Callable[[str], None] | None = None, on_plan: Callable[[Plan], None] | None = None,
               on_progress: Callable[[StepEvent], None] | None = None, critic: Any = None,
               threshold: float = DEFAULT_THRESHOLD) -> ThinkRun:
-        """Think-while-Edit on the current task: plan, run, critique, refine, for up to `turns`
-        turns (1–MAX_THINK_TURNS). Each turn that produced a result becomes a history turn
-        (undoable, usable as the next input); the best one is selected at the end. The loop
-        stops after the current turn when `should_stop()` (default: the Stop button's flag)
-        is true. Raises the first turn's error when no turn produced a result."""
+        """Think-while-Edit on the current task (Editor.think): each turn that produced a result
+        becomes a history turn (undoable, usable as the next input); the best one is selected at
+        the end. The loop stops after the current turn when `should_stop()` (default: the Stop
+        button's flag) is true. Raises the first turn's error when no turn produced a result."""
         self.thinking = True  # a Stop from now on counts (think_events sets it before the thread starts)
         try:
-            return self._think(editors, turns, instruction, should_stop, on_turn, on_text, on_plan, on_progress,
-                               critic, threshold)
+            if instruction is not None:
+                self.set_instruction(instruction)
+            self._ready()
+            run = ThinkRun(requested=max(1, min(MAX_THINK_TURNS, int(turns))))
+            self.last_think = run
+
+            def record(t: ThinkTurn) -> None:
+                if t.run is not None:
+                    self._push_undo(self._snapshot(f"turn {len(self.turns) + 1} (think {t.index})"))
+                    self._record(Turn(
+                        number=len(self.turns) + 1, instruction=self.instruction, feedback=list(t.feedback),
+                        inputs=self.inputs, reasoning=t.plan.reasoning if t.plan else "", workflow=t.run.workflow,
+                        run=t.run, source="think", critique=t.critique, think_index=t.index,
+                    ))
+                    self.plan, self.feedback = t.plan, list(t.feedback)
+                    run.recorded[t.index] = self.selected
+                run.turns.append(t)
+                if on_turn is not None:
+                    on_turn(t)
+
+            try:
+                outcome = editors.get(self.builder).think(
+                    self.instruction, self.inputs, feedback=list(self.feedback), turns=run.requested,
+                    threshold=threshold, critic=critic, on_turn=record,
+                    should_stop=should_stop or (lambda: self.stop_requested),
+                    on_text=on_text, on_plan=on_plan, on_progress=on_progress,
+                )
+            except LegoError as exc:
+                run.stopped = str(exc)
+                raise
+            finally:
+                run.running = False
+            run.best, run.stopped = outcome.best, outcome.stopped
+            self.selected = run.recorded[outcome.best_turn.index]
+            self.plan, self.feedback = outcome.best_turn.plan, list(outcome.best_turn.feedback)
+            return run
         finally:
             self.thinking = False
             self.stop_requested = False
-
-    def _think(self, editors, turns, instruction, should_stop, on_turn, on_text, on_plan, on_progress, critic,
-               threshold) -> ThinkRun:
-        if instruction is not None:
-            self.set_instruction(instruction)
-        if self.image is None:
-            raise BadInput("upload an image first (or pick an example)")
-        if not self.instruction:
-            raise BadInput("type an instruction first, e.g. \"remove the red circle\"")
-        turns = max(1, min(MAX_THINK_TURNS, int(turns)))
-        editor = editors.get(self.builder)
-        run = ThinkRun(requested=turns)
-        self.last_think = run
-
-        def record(t: ThinkTurn) -> None:
-            if t.run is not None:
-                self._push_undo(self._snapshot(f"turn {len(self.turns) + 1} (think {t.index})"))
-                self.turns.append(Turn(
-                    number=len(self.turns) + 1, instruction=self.instruction, feedback=list(t.feedback),
-                    image=self.image, mask=self.mask, reasoning=t.plan.reasoning if t.plan else "",
-                    workflow=t.run.workflow, run=t.run, source="think", critique=t.critique, think_index=t.index,
-                ))
-                self.selected = len(self.turns) - 1
-                self.plan, self.feedback = t.plan, list(t.feedback)
-                run.recorded[t.index] = self.selected
-            run.turns.append(t)
-            if on_turn is not None:
-                on_turn(t)
-
-        try:
-            outcome = think_while_edit(
-                _WatchedEditor(editor, on_text, on_plan), critic or editors.critic, self.instruction, self.image,
-                self.mask, feedback=list(self.feedback), max_turns=turns, threshold=threshold, on_turn=record,
-                should_stop=should_stop or (lambda: self.stop_requested), on_progress=on_progress,
-            )
-        finally:
-            run.running = False
-        run.best, run.stopped = outcome.best, outcome.stopped
-        best = outcome.best_turn
-        if best is None:
-            first = outcome.turns[0]
-            raise first.exception or Declined(f"the edit produced no image to judge ({outcome.stopped})")
-        self.selected = run.recorded[best.index]
-        self.plan, self.feedback = best.plan, list(best.feedback)
-        return run
 
     def request_stop(self) -> bool:
         """The Stop button: end a running Think-while-Edit loop after its current turn.
@@ -439,7 +409,7 @@ class Session:
         if result is None:
             raise BadInput(f"turn {index + 1} has no image result to use")
         self._push_undo(self._snapshot(f"use turn {index + 1} as input"))
-        self.image, self.mask = result, None
+        self.inputs = Inputs(result)  # already at the working size: the edit's own output
         self._new_task()
         return result
 
@@ -448,29 +418,18 @@ class Session:
         if not self.undo_stack:
             raise BadInput("nothing to undo")
         snap = self.undo_stack.pop()
-        self.image, self.mask = snap.image, snap.mask
+        self.inputs = snap.inputs
         self.instruction, self.feedback, self.plan = snap.instruction, list(snap.feedback), snap.plan
         del self.turns[snap.turns:]
         self.selected = len(self.turns) - 1 if self.turns else None
         return snap.what
 
     def _snapshot(self, what: str) -> _Snapshot:
-        return _Snapshot(self.image, self.mask, self.instruction, list(self.feedback), self.plan,
-                         len(self.turns), what)
+        return _Snapshot(self.inputs, self.instruction, list(self.feedback), self.plan, len(self.turns), what)
 
     def _push_undo(self, snapshot: _Snapshot) -> None:
         self.undo_stack.append(snapshot)
         del self.undo_stack[:-MAX_UNDO]
-
-
-def check_workflow(editor: Editor, source: Any, has_mask: bool, banned: Sequence[str] = ()) -> Workflow:
-    """Parse + validate a workflow text; InvalidWorkflow lists each problem by step and field."""
-    if isinstance(source, str) and not source.strip():
-        raise BadInput("the workflow box is empty: plan an edit first or paste a workflow JSON")
-    _, checked = editor.read_workflow(source, banned=banned, has_mask=has_mask)
-    if not checked.ok:
-        raise InvalidWorkflow(checked.problems)
-    return checked.workflow
 
 
 # -- streaming callbacks into a generator ---------------------------------------------------------
@@ -553,8 +512,7 @@ def think_events(session: Session, editors: Editors, turns: int) -> Iterator[Eve
 def run_events(session: Session, editors: Editors, workflow: str) -> Iterator[Event]:
     """Session.run_workflow on a hand-edited workflow, streamed."""
     def work(emit):
-        editor = editors.get(session.builder)
-        wf = check_workflow(editor, workflow, has_mask=session.mask is not None)
+        wf = editors.get(session.builder).load_workflow(workflow, has_mask=session.mask is not None)
         emit("plan", Plan(reasoning="(workflow edited by hand)", workflow=wf))
         return session.run_workflow(editors, wf, reasoning="(workflow edited by hand)", source="manual",
                                     on_progress=lambda e: emit("step", e))
