@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lego_demo.errors import WorkflowParseError
+from lego_demo.errors import BadInput, WorkflowParseError
 from lego_demo.spec import MAX_STR_CHARS
 from lego_demo.types import ValueType
 from lego_demo.validate import MAX_RESULTS, MAX_STEPS, validate
@@ -268,3 +268,60 @@ def test_ordinary_slips_are_still_repaired():
                       for i in range(1, 33))
     parsed = parse_workflow(f"{{process: 'x', pipeline: [{steps}, {{result: '[step32[mask]]'}}]}}")
     assert len(parsed.workflow.steps) == 32 and "repaired malformed JSON" in parsed.repairs[0]
+
+
+# -- D14 (CLI half): a mask of the wrong size is refused before anything large is decoded -----------
+@pytest.fixture
+def decodes(monkeypatch) -> list:
+    """The sizes of the images Pillow decodes while the test runs."""
+    from PIL import ImageFile
+
+    seen: list = []
+    load = ImageFile.ImageFile.load
+
+    def spy(self):
+        seen.append(self.size)
+        return load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
+    return seen
+
+
+@pytest.mark.parametrize("big", ["image", "mask"])
+def test_a_mask_of_the_wrong_size_is_refused_from_the_headers(tmp_path, decodes, big):
+    """D14: a 6300² PNG was decoded in full (~120 MB) before a 100² mask was refused (PNG's
+    getexif decodes the pixels to look for EXIF after them)."""
+    from lego_demo.editor import Editor, EditorConfig
+
+    sizes = {"image": (100, 100), "mask": (100, 100), big: (6300, 6300)}
+    for name, size in sizes.items():
+        Image.new("RGB" if name == "image" else "L", size).save(tmp_path / f"{name}.png")
+    with pytest.raises(BadInput, match=r"the mask is .* but the image is .*; they must match"):
+        Editor.from_config(EditorConfig()).prepare(tmp_path / "image.png", tmp_path / "mask.png")
+    assert (6300, 6300) not in decodes
+
+
+def test_the_header_check_follows_exif_rotation(tmp_path):
+    from lego_demo.editor import Editor, EditorConfig
+
+    photo = Image.new("RGB", (60, 40), (200, 30, 30))  # 60 wide, 40 high; EXIF: turn 90°
+    exif = photo.getexif()
+    exif[0x0112] = 6
+    photo.save(tmp_path / "turned.jpg", exif=exif)
+    Image.new("L", (40, 60), 255).save(tmp_path / "mask.png")  # as the photo is shown: 40×60
+    inputs = Editor.from_config(EditorConfig()).prepare(tmp_path / "turned.jpg", tmp_path / "mask.png")
+    assert inputs.image.shape[:2] == inputs.mask.shape == (60, 40)
+    Image.new("L", (60, 40), 255).save(tmp_path / "unturned.png")
+    with pytest.raises(BadInput, match="the mask is 60×40 but the image is 40×60"):
+        Editor.from_config(EditorConfig()).prepare(tmp_path / "turned.jpg", tmp_path / "unturned.png")
+
+
+def test_cli_refuses_a_mask_of_the_wrong_size_with_exit_2(tmp_path):
+    Image.new("RGB", (6300, 6300)).save(tmp_path / "big.png")
+    Image.new("L", (100, 100)).save(tmp_path / "mask.png")
+    wf = tmp_path / "wf.json"
+    wf.write_text(json.dumps(one_step("BBOX", {"mask": "init[mask]"}, {"mask": "step1[mask]"}, "[step1[mask]]")))
+    proc = cli("run", str(wf), "--image", str(tmp_path / "big.png"), "--mask", str(tmp_path / "mask.png"),
+               "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2
+    assert "the mask is 100×100 but the image is 6300×6300; they must match" in proc.stderr
