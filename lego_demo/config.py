@@ -7,6 +7,7 @@
     preload = false             # load every configured model at start (ZeroGPU Spaces need it)
     seed = 0
     cache_mb = 512              # step cache size
+    step_timeout = 300          # seconds; a step running longer is stopped
     bricks = ["plugins/my_brick.py"]
 
     [engines.FILL]              # per brick: which engine, and its options
@@ -77,7 +78,7 @@ def editor_config(path: str | Path | None = None, engine_flags: list[str] | None
                   cache_mb: float | None = None, **given: Any):
     """The EditorConfig for a CLI or app start: a flag that was given (not None) wins over the
     config file, which wins over the defaults. `given`: builder, critic, seed, model, quant, base_url,
-    prompt_file, critic_prompt_file."""
+    prompt_file, critic_prompt_file, step_timeout."""
     from .editor import EditorConfig
 
     data = load_config(path)
@@ -102,4 +103,15 @@ def editor_config(path: str | Path | None = None, engine_flags: list[str] | None
         prompt_file=pick("prompt_file"),
         critic_prompt_file=pick("critic_prompt_file"),
         preload=bool(pick("preload", False)),
+        step_timeout=_seconds(pick("step_timeout", EditorConfig.step_timeout)),
     )
+
+
+def _seconds(value: Any) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise BadInput(f"step_timeout must be a positive number of seconds, got {value!r}")
+    return seconds

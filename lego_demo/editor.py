@@ -21,7 +21,7 @@ import numpy as np
 
 from .builders.base import Builder, Plan, PlanRequest
 from .errors import BadInput, Declined, InvalidWorkflow
-from .executor import Executor, RunResult, StepCache, StepEvent
+from .executor import DEFAULT_STEP_TIMEOUT_S, Executor, RunResult, StepCache, StepEvent
 from .models import ModelManager
 from .registry import Registry
 from .types import ValueType, content_key, input_key
@@ -48,6 +48,7 @@ class EditorConfig:
     prompt_file: str | None = None  # mllm/openai: the release's system_prompt.txt (official profile)
     critic_prompt_file: str | None = None  # model critic: EditThinker's prompt_template.txt
     preload: bool = False  # load every configured model at start (ZeroGPU needs it)
+    step_timeout: float = DEFAULT_STEP_TIMEOUT_S  # seconds; a step running longer is stopped
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,8 @@ class Editor:
         )
         check_engine_settings(registry)
         models = ModelManager(max_bytes=config.models_max_bytes)  # loads nothing until a step needs it
-        executor = Executor(registry, cache=StepCache(config.cache_bytes), seed=config.seed, models=models)
+        executor = Executor(registry, cache=StepCache(config.cache_bytes), seed=config.seed, models=models,
+                            step_timeout=config.step_timeout)
         editor = cls(registry, executor=executor, config=config, models=models)
         from .startup import start_models
 

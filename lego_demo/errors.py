@@ -56,6 +56,13 @@ class NotFound(CannotDo):
     an engine that could not run at all. Critics read "the removed object is gone" from it."""
 
 
+class StepTimeout(CannotDo):
+    """A step ran past the step time limit (exit 3: it cannot be done here in that time)."""
+
+    def __init__(self, seconds: float, how: str):
+        super().__init__(f"took longer than the step time limit of {seconds:g} s and {how}")
+
+
 class Declined(LegoError):
     """The Builder declined the request, with its reason."""
 

@@ -14,8 +14,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +23,7 @@ import numpy as np
 from .errors import BadInput, CannotDo, InvalidWorkflow, LegoError, StepCannotDo, StepError
 from .registry import Registry
 from .spec import RunContext
+from .stoppable import run_stoppable
 from .types import ValueType, conforms, content_key, input_key, nbytes, summarize
 from .validate import validate
 from .workflow import Ref, Step, Workflow
@@ -330,17 +329,8 @@ class Executor:
         )
 
     def _call(self, engine, ctx: RunContext, args: dict[str, Any]) -> Any:
-        """Run an engine under the step time limit. Python cannot stop a thread: a step that
-        overruns is abandoned (its result discarded) and reported."""
-        if self.step_timeout is None:
-            return engine.run(ctx, **args)
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"step{ctx.step}")
-        try:
-            return pool.submit(engine.run, ctx, **args).result(timeout=self.step_timeout)
-        except FutureTimeout:
-            raise LegoError(f"took longer than the step time limit of {self.step_timeout:g} s") from None
-        finally:
-            pool.shutdown(wait=False)
+        """Run an engine under the step time limit; one that overruns is stopped (stoppable.py)."""
+        return run_stoppable(lambda: engine.run(ctx, **args), self.step_timeout, f"lego-step{ctx.step}")
 
     @staticmethod
     def _check_outputs(spec, engine_name, outputs, produced, wanted, max_pixels) -> dict[str, Any]:
