@@ -27,7 +27,7 @@ from .errors import StepTimeout
 
 log = logging.getLogger(__name__)
 
-STOP_GRACE_S = 1.0  # how long the Executor waits for a stopped thread before reporting on it
+STOP_GRACE_S = 0.25  # how long the Executor waits for a stopped thread before reporting on it
 
 
 class StepStopped(BaseException):
