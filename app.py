@@ -33,11 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="lego.toml (default $LEGO_CONFIG): builder, model engines, cache size (docs/MODELS.md)")
     p.add_argument("--engine", action="append", default=[], metavar="BRICK=ENGINE[:MODEL]",
                    help="use this engine (and model) for a brick; repeatable; overrides the config file")
+    p.add_argument("--images-base-url", default=None, metavar="URL",
+                   help="OpenAI Images API server for the openai-images engine (default $LEGO_IMAGES_BASE_URL)")
     p.add_argument("--bricks", action="append", default=[], metavar="PATH.py",
                    help="load extra bricks from this plugin file (repeatable)")
     p.add_argument("--seed", type=int, default=None, help="seed for engines that use randomness (default 0)")
-    p.add_argument("--concurrency", type=int, default=2,
-                   help="edits that may run at once across all sessions (default 2)")
+    p.add_argument("--concurrency", type=int, default=8,
+                   help="edits that may run at once across all sessions and endpoints (default 8); classical "
+                        "steps run in parallel, model calls also wait for their device (model_calls_per_device "
+                        "in lego.toml, default 1) or Images API server ([images] concurrency)")
     p.add_argument("--cache-mb", type=int, default=None, metavar="MB",
                    help="bound on the step cache shared by all sessions, in MB "
                         f"(default {EditorConfig.cache_bytes // 2**20})")
@@ -48,10 +52,12 @@ def create_app(args: argparse.Namespace):
     """(demo, launch kwargs) for these arguments; used by main() and by the tests."""
     from lego_demo.config import editor_config
     from lego_demo.ui import build_app, launch_options
+    from lego_demo.ui.examples import example_plugins
 
     editor = Editor.from_config(editor_config(
-        getattr(args, "config", None), getattr(args, "engine", []), plugins=args.bricks,
+        getattr(args, "config", None), getattr(args, "engine", []), plugins=[*args.bricks, *example_plugins()],
         cache_mb=args.cache_mb, builder=args.builder, seed=args.seed,
+        images_base_url=getattr(args, "images_base_url", None),
     ))
     demo = build_app(editor)
     demo.queue(default_concurrency_limit=max(1, args.concurrency))

@@ -12,11 +12,13 @@ BLUR_REGION = brick(
     kind="edit",
     summary="Blur the mask area (e.g. to hide a face or soften the background); pixels outside "
     "the mask stay unchanged",
-    inputs={"image": "Image", "mask": "Mask", "strength": Input("Float", optional=True, range=(0, 1), neutral=0)},
+    inputs={"image": "Image", "mask": "Mask",
+            "strength": Input("Float", optional=True, range=(0, 1), neutral=0, default=0.5, strength=True)},
     outputs={"image": "Image"},
     constraint="strength is 0-1 (null = 0.5; 0 = unchanged; 1 = heaviest, about 4% of the image size as "
     "Gaussian sigma). For a blurred background, mask the subject and INVERSE it first.",
     aliases=("BLUR",),
+    use_for=("blur faces", "blur a licence plate", "hide a face", "anonymise people", "blur part of the image"),
 )
 
 
@@ -27,7 +29,7 @@ def blur_region(ctx, image, mask, strength=None):
     if not 0 <= strength <= 1:
         raise BadInput(f"BLUR-REGION strength must be in [0, 1], got {strength}")
     image = rgb(image)
-    if strength == 0 or not mask.any():  # 0 is the declared neutral value: no blur
+    if not mask.any() or strength == 0:  # 0: the declared neutral, no blur
         return {"image": image.copy()}
     h, w = mask.shape
     sigma = max(1.0, strength * 0.04 * max(h, w))

@@ -35,6 +35,7 @@ CROP = brick(
     "the four box corners as ratios 0..1 (left < right, top < bottom). The result is smaller, "
     "so no later step may combine it with masks of the original image.",
     rules=_rules,
+    use_for=("crop the image", "crop to an object", "change the aspect ratio by cropping"),
 )
 
 

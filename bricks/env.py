@@ -16,18 +16,22 @@ import numpy as np
 
 from lego_demo.diffusion import model_check
 from lego_demo.errors import BadInput, CannotDo
-from lego_demo.imaging import rgb
-from lego_demo.spec import brick
+from lego_demo.imaging import rgb, scale_edit
+from lego_demo.spec import Input, brick
 
 ENV = brick(
     "ENV",
     kind="edit",
     summary="Change the environment: weather, season or time of day",
-    inputs={"image": "Image", "prompt": "Str"},
+    inputs={"image": "Image", "prompt": "Str",
+            "strength": Input("Float", optional=True, range=(0, 2), neutral=0, default=1, strength=True,
+                          doc="how strong the effect is: 1 (null) as rendered, 0.5 half-way from the photo, 2 exaggerated")},
     outputs={"image": "Image"},
     constraint="No PREDICT step before it. The prompt says the change, e.g. 'change the "
     "weather to rainy'.",
     aliases=("FLUX-ENV",),
+    use_for=("change the weather", "make it rain", "make it snow", "make it night", "change the season",
+             "change the time of day"),
 )
 
 ALIASES = {
@@ -156,18 +160,18 @@ GRADE = {"night": night, "sunset": sunset, "dusk": dusk, "foggy": foggy, "rainy"
 
 
 @ENV.engine("grade", kind="classical")
-def env(ctx, image, prompt):
+def env(ctx, image, prompt, strength=None):
     if not prompt or not prompt.strip():
         raise BadInput("ENV needs a prompt naming the weather, season or time of day")
     name = parse_env(prompt)
     f = rgb(image).astype(np.float32) / 255
-    out = GRADE[name](f, ctx.rng())
-    return {"image": np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8)}
+    out = np.clip(GRADE[name](f, ctx.rng()) * 255 + 0.5, 0, 255).astype(np.uint8)
+    return {"image": scale_edit(rgb(image), out, strength)}  # 1 = as graded, 0.5 half-way, 2 twice as far
 
 
 # -- model engine: an instruction-editing pipeline (InstructPix2Pix, or FLUX.1-Kontext) ----------
 @ENV.engine("instruct", kind="model", version="1", check=model_check("ENV", "instruct"))
-def env_instruct(ctx, image, prompt):
+def env_instruct(ctx, image, prompt, strength=None):
     """The prompt as the edit instruction ('make it snowy'), on the whole image."""
     from lego_demo.diffusion import run_instruct
 

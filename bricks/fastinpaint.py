@@ -23,6 +23,7 @@ FASTINPAINT = brick(
     outputs={"image": "Image", "score": "Float"},
     constraint="Rough: use it as the pre-inpaint image for INPAINT, or as the result when the "
     "user is in a hurry.",
+    use_for=("quickly remove an object", "fill a hole roughly"),
 )
 
 

@@ -40,6 +40,7 @@ FILL = brick(
     "preimage is optional: the original or a reference image; with a reference, the prompt "
     "describes it in detail.",
     aliases=("FLUX-FILL",),
+    use_for=("draw something in an area", "fill an area with new content", "paint new content into a region"),
 )
 
 QUOTED = re.compile(r"[\"“”'‘’«»]([^\"“”'‘’«»]+)[\"“”'‘’«»]")

@@ -39,6 +39,7 @@ INPAINT = brick(
     constraint="Removal only (no prompt). preimage and score are required: use FASTINPAINT's "
     "image and score.",
     aliases=("FLUX-INPAINT",),
+    use_for=("remove an object", "erase something", "remove reflections", "remove a watermark"),
 )
 
 SEARCH_SIDE = 200  # long side of the reduced search crop

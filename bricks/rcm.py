@@ -22,12 +22,16 @@ RCM = brick(
     "RCM",
     kind="edit",
     summary="Replace the color or material of an object",
-    inputs={"image": "Image", "mask": "Mask", "prompt": "Str", "strength": Input("Float", optional=True, range=(0, 1))},
+    inputs={"image": "Image", "mask": "Mask", "prompt": "Str",
+            "strength": Input("Float", optional=True, range=(0, 1), neutral=0, default=0.2, strength=True)},
     outputs={"image": "Image"},
     constraint="The prompt names the new colour or material; only the mask area changes. strength "
     "0-1 (null = 0.2) is how far the object's lightness moves towards the new colour's: low keeps "
-    "its shading structure, high makes a dark object truly light (blue -> bright yellow).",
+    "its shading structure, high makes a dark object truly light (blue -> bright yellow); white, black "
+    "and grey start further (0.85) and scale in proportion.",
     aliases=("FLUX-RCM",),
+    use_for=("recolour an object", "change the colour of an object", "change the material of an object",
+             "make something a different colour"),
 )
 
 METALS = {
@@ -176,8 +180,8 @@ def rcm(ctx, image, mask, prompt, strength=None):
             )
         c = found[-1]
         pull = ACHROMATIC_PULL if c.base in ACHROMATIC else LUMA_PULL
-        if strength is not None:
-            pull = max(pull, min(1.0, max(0.0, float(strength))))
+        if strength is not None:  # relative to the default 0.2: white/black/grey scale their own pull alike
+            pull = min(1.0, max(0.0, pull * float(strength) / LUMA_PULL))
         out = recolour(img, mask, c.rgb, pull)
     return {"image": keep_outside(img, out, mask)}
 

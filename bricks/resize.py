@@ -26,6 +26,7 @@ RESIZE = brick(
     "a canvas of the same size. An opaque image is resized as a whole.",
     rules=_rules,
     produces=_produces,
+    use_for=("make an object bigger or smaller", "scale a cut-out"),
 )
 
 

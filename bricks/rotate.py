@@ -16,6 +16,7 @@ ROTATE = brick(
     outputs={"image": "Image"},
     constraint="angle in degrees from -360 to 360, counter-clockwise (negative = clockwise). Multiples of 90 are "
     "exact; other angles enlarge the canvas and leave its corners transparent.",
+    use_for=("rotate the image", "turn the image upside down"),
 )
 
 

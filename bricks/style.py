@@ -17,7 +17,7 @@ from PIL import Image as PILImage
 
 from lego_demo.diffusion import model_check
 from lego_demo.errors import BadInput, CannotDo
-from lego_demo.imaging import keep_outside, rgb, same_size
+from lego_demo.imaging import keep_outside, rgb, same_size, scale_edit
 from lego_demo.spec import Input, brick
 
 STYLE = brick(
@@ -29,11 +29,16 @@ STYLE = brick(
         "mask": Input("Mask", optional=True),
         "prompt": Input("Str", optional=True),
         "style": "Str",
+        "strength": Input("Float", optional=True, range=(0, 1.5), neutral=0, default=1, strength=True,
+                          doc="how strong the style is: 1 (null) as rendered, 0.5 half-way from the photo, 1.5 its "
+                              "changes half again as strong"),
     },
     outputs={"image": "Image"},
     constraint="The prompt comes from CMI-PRED's caption (it may be null for engines that do "
     "not need it). mask null = whole image; a mask = only that part.",
     aliases=("FLUX-STYLE",),
+    use_for=("apply an art style", "make it look like a painting", "turn the photo into a cartoon",
+             "make it black and white", "make it look vintage"),
 )
 
 ALIASES = {
@@ -283,20 +288,20 @@ RENDER = {
 
 
 @STYLE.engine("opencv", kind="classical")
-def style(ctx, image, style, mask=None, prompt=None):
+def style(ctx, image, style, mask=None, prompt=None, strength=None):
     if mask is not None:
         same_size("image", image, "mask", mask)
         if not mask.any():
             raise BadInput("STYLE: the mask is empty; give null for the whole image")
     name = parse_style(style or prompt or "")
     img = rgb(image)
-    out = RENDER[name](img, ctx.rng())
+    out = scale_edit(img, RENDER[name](img, ctx.rng()), strength)
     return {"image": keep_outside(img, out, mask)}
 
 
 # -- model engine: an instruction-editing pipeline (InstructPix2Pix, or FLUX.1-Kontext) ----------
 @STYLE.engine("instruct", kind="model", version="1", check=model_check("STYLE", "instruct"))
-def style_instruct(ctx, image, style, mask=None, prompt=None):
+def style_instruct(ctx, image, style, mask=None, prompt=None, strength=None):
     """'turn it into {style}' (with the caption when given); with a mask, only inside it."""
     from lego_demo.diffusion import run_instruct, target_words
 

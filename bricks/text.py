@@ -36,6 +36,7 @@ TEXT = brick(
     "'all') to swap existing text; otherwise give a mask (e.g. from ADD-PRED) or a position "
     "such as 'top' or 'bottom'; with neither the text goes at the bottom.",
     aliases=("ADD-TEXT", "REPLACE-TEXT"),
+    use_for=("add text", "write a caption", "replace the words on a sign"),
 )
 
 BANDS = {  # (y0, y1, x0, x1) as fractions of the image

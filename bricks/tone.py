@@ -26,15 +26,16 @@ TONE = brick(
     summary="Adjust brightness, contrast and/or saturation of the image or of the mask area",
     inputs={
         "image": "Image",
-        "brightness": Input("Float", optional=True, range=(-1, 1), neutral=0),
-        "contrast": Input("Float", optional=True, range=(-1, 1), neutral=0),
-        "saturation": Input("Float", optional=True, range=(-1, 1), neutral=0),
+        **{k: Input("Float", optional=True, range=(-1, 1), neutral=0, default=0, strength=True)
+           for k in ("brightness", "contrast", "saturation")},
         "mask": Input("Mask", optional=True),
     },
     outputs={"image": "Image"},
     constraint="Amounts in [-1, 1]: 0 = unchanged, 0.3 = 30% more, -0.3 = 30% less; give at "
     "least one. mask null = whole image.",
     rules=_rules,
+    use_for=("brighten the image", "darken the image", "increase the contrast", "reduce the contrast",
+             "make the colours more vivid", "desaturate the colours", "adjust the exposure"),
 )
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import BadInput, CannotDo
+from .errors import BadInput, CannotDo, LegoError
 from .imaging import keep_outside, rgb, same_size
 
 log = logging.getLogger(__name__)
@@ -211,9 +211,12 @@ def settings(options: Mapping[str, Any], family: str) -> Settings:
 
 # -- loading -----------------------------------------------------------------------------------
 def manager_of(ctx: Any) -> Any:
-    from .models import shared_manager
-
-    return ctx.models if getattr(ctx, "models", None) is not None else shared_manager()
+    """The Editor's one model manager, which the Executor puts in every step's context (there
+    is no process-wide fallback: two managers would hold two copies of a model)."""
+    models = getattr(ctx, "models", None)
+    if models is None:
+        raise LegoError("a model engine ran without the Editor's model manager; run steps through the Executor")
+    return models
 
 
 def load_pipeline(cls: Any, s: Settings) -> Any:

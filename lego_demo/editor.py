@@ -24,6 +24,7 @@ from .errors import BadInput, Declined, InvalidWorkflow
 from .executor import DEFAULT_STEP_TIMEOUT_S, Executor, RunResult, StepCache, StepEvent
 from .models import ModelManager
 from .registry import Registry
+from .slots import Slots
 from .types import ValueType, content_key, input_key
 from .validate import Validation, validate
 from .workflow import Parsed, Workflow, parse_workflow
@@ -48,6 +49,9 @@ class EditorConfig:
     prompt_file: str | None = None  # mllm/openai: the release's system_prompt.txt (official profile)
     critic_prompt_file: str | None = None  # model critic: EditThinker's prompt_template.txt
     preload: bool = False  # load every configured model at start (ZeroGPU needs it)
+    model_calls_per_device: int = 1  # heavy model calls at once per device, across all sessions
+    ray: dict[str, Any] = field(default_factory=dict)  # lego.toml [ray]: address → call the deployments
+    ray_bricks: list[str] = field(default_factory=list)  # --engine BRICK=ray:ENGINE
     step_timeout: float = DEFAULT_STEP_TIMEOUT_S  # seconds; a step running longer is stopped
 
 
@@ -126,9 +130,13 @@ class Editor:
             config.plugins, engine_choice=config.engine_choice, engine_options=config.engine_options
         )
         check_engine_settings(registry)
+        if config.ray.get("address") or config.ray_bricks:
+            from .ray_serve import place_on_ray
+
+            place_on_ray(registry, config)  # connects lazily, on the first call or availability check
         models = ModelManager(max_bytes=config.models_max_bytes)  # loads nothing until a step needs it
         executor = Executor(registry, cache=StepCache(config.cache_bytes), seed=config.seed, models=models,
-                            step_timeout=config.step_timeout)
+                            slots=Slots(config.model_calls_per_device), step_timeout=config.step_timeout)
         editor = cls(registry, executor=executor, config=config, models=models)
         from .startup import start_models
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from .errors import BadInput, CannotDo, InvalidWorkflow, LegoError, StepCannotDo, StepError
 from .registry import Registry
+from .slots import Slots
 from .spec import RunContext
 from .stoppable import run_stoppable
 from .types import ValueType, conforms, content_key, input_key, nbytes, summarize
@@ -104,6 +105,7 @@ class StepTrace:
     key: str
     inputs: dict[str, Any]
     outputs: dict[str, dict]
+    where: str = "here"  # "here", or where a placed engine ran (Registry.placements)
 
     def to_json(self) -> dict:
         return dict(vars(self))
@@ -181,20 +183,22 @@ def _literal_json(value: Any) -> Any:
 
 class Executor:
     def __init__(self, registry: Registry, cache: StepCache | None = None, seed: int = 0, models: Any = None,
-                 step_timeout: float | None = DEFAULT_STEP_TIMEOUT_S, max_pixels: int = MAX_VALUE_PIXELS):
+                 step_timeout: float | None = DEFAULT_STEP_TIMEOUT_S, max_pixels: int = MAX_VALUE_PIXELS,
+                 slots: Slots | None = None):
         self.registry = registry
         self.cache = cache if cache is not None else StepCache()
         self.seed = seed
         self.models = models
         self.step_timeout = step_timeout
         self.max_pixels = max_pixels
+        self.slots = slots if slots is not None else Slots()  # concurrency limits per device / server
 
     def check_engines(self, workflow: Workflow) -> None:
         """Before running: every step's brick must have an engine that can run here."""
         for step in workflow.steps:
             spec = self.registry.get(step.brick)
             try:
-                self.registry.choose_engine(spec)
+                self.registry.choose_engine(spec, step.engine)
             except CannotDo as exc:
                 raise CannotDo(
                     f"step {step.number} ({spec.name}) cannot run here: {exc}. Configure a model "
@@ -271,7 +275,7 @@ class Executor:
 
     def _run_step(self, step, index, total, values, keys, needed, on_progress) -> StepTrace:
         spec = self.registry.get(step.brick)
-        engine = self.registry.choose_engine(spec)
+        engine = self.registry.choose_engine(spec, step.engine)  # the cache key names it
         args: dict[str, Any] = {}
         key_parts: dict[str, Any] = {}
         for name, value in step.inputs.items():
@@ -326,11 +330,19 @@ class Executor:
             key=key,
             inputs={k: str(v) if isinstance(v, Ref) else _literal_json(v) for k, v in step.inputs.items()},
             outputs={k: summarize(v) for k, v in outputs.items()},
+            where=engine.where,
         )
 
     def _call(self, engine, ctx: RunContext, args: dict[str, Any]) -> Any:
-        """Run an engine under the step time limit; one that overruns is stopped (stoppable.py)."""
-        return run_stoppable(lambda: engine.run(ctx, **args), self.step_timeout, f"lego-step{ctx.step}")
+        """Run an engine in its concurrency slot (see `slots`), under the step time limit (the
+        wait for the slot does not count); one that overruns is stopped (stoppable.py) and keeps
+        its slot until its thread really ends."""
+        slot = self.slots.slot_for(engine, ctx.options)
+        if slot is not None:
+            self.slots.acquire(*slot)
+        release = (lambda: self.slots.release(slot[0])) if slot is not None else None
+        return run_stoppable(lambda: engine.run(ctx, **args), self.step_timeout, f"lego-step{ctx.step}",
+                             on_end=release)
 
     @staticmethod
     def _check_outputs(spec, engine_name, outputs, produced, wanted, max_pixels) -> dict[str, Any]:

@@ -312,16 +312,3 @@ def _release() -> None:
     torch = sys.modules.get("torch")  # only when something already imported it
     if torch is not None and torch.cuda.is_available():
         torch.cuda.empty_cache()
-
-
-_shared: ModelManager | None = None
-_shared_lock = threading.Lock()
-
-
-def shared_manager() -> ModelManager:
-    """The process-wide manager that Builders use when they are not given one."""
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = ModelManager()
-        return _shared

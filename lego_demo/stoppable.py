@@ -35,11 +35,18 @@ class StepStopped(BaseException):
     KeyboardInterrupt, so an engine's `except Exception` cannot swallow it."""
 
 
-def run_stoppable(call: Callable[[], Any], timeout: float | None, name: str) -> Any:
+def run_stoppable(call: Callable[[], Any], timeout: float | None, name: str,
+                  on_end: Callable[[], None] | None = None) -> Any:
     """`call()` in a daemon thread named `name`; past `timeout` seconds, stop it and raise
-    StepTimeout. The thread's own exception, if any, is raised here."""
+    StepTimeout. The thread's own exception, if any, is raised here. `on_end` (e.g. releasing
+    a concurrency slot) runs once the thread has really ended, never inside it, so a stop
+    cannot interrupt it."""
     if timeout is None:
-        return call()
+        try:
+            return call()
+        finally:
+            if on_end is not None:
+                on_end()
     box: dict[str, Any] = {}
 
     def target() -> None:
@@ -51,19 +58,30 @@ def run_stoppable(call: Callable[[], Any], timeout: float | None, name: str) -> 
             box["error"] = exc
 
     thread = threading.Thread(target=target, daemon=True, name=name)
-    thread.start()
-    thread.join(timeout)
-    if not thread.is_alive():
-        if "error" in box:
-            raise box["error"]
-        return box["value"]
-    _raise_in(thread, StepStopped)
-    t0 = time.monotonic()
-    thread.join(STOP_GRACE_S)
-    if thread.is_alive():
-        log.warning("%s: still inside a native call %.1f s after it was told to stop", name, time.monotonic() - t0)
-        raise StepTimeout(timeout, "was told to stop (it ends when its current native call returns)")
-    raise StepTimeout(timeout, "was stopped")
+    try:
+        thread.start()
+        thread.join(timeout)
+        if not thread.is_alive():
+            if "error" in box:
+                raise box["error"]
+            return box["value"]
+        _raise_in(thread, StepStopped)
+        t0 = time.monotonic()
+        thread.join(STOP_GRACE_S)
+        if thread.is_alive():
+            log.warning("%s: still inside a native call %.1f s after it was told to stop", name, time.monotonic() - t0)
+            raise StepTimeout(timeout, "was told to stop (it ends when its current native call returns)")
+        raise StepTimeout(timeout, "was stopped")
+    finally:
+        if on_end is not None:
+            _when_ended(thread, on_end)
+
+
+def _when_ended(thread: threading.Thread, on_end: Callable[[], None]) -> None:
+    if thread.ident is None or not thread.is_alive():  # never started, or ended
+        on_end()
+    else:
+        threading.Thread(target=lambda: (thread.join(), on_end()), daemon=True, name=f"{thread.name}-end").start()
 
 
 def _raise_in(thread: threading.Thread, exc_type: type[BaseException]) -> None:

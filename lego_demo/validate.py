@@ -124,6 +124,9 @@ class _Checker:
             return
         step.brick = spec.name
         self.specs[step.number] = spec
+        if step.engine is not None and not any(e.name == step.engine for e in spec.engines):
+            known = ", ".join(e.name for e in spec.engines) or "none"
+            self.problem("unknown_engine", f"{spec.name} has no engine {step.engine!r} (engines: {known})", step, "engine")
         for legacy, targets in spec.input_aliases.items():
             if legacy in step.inputs and not any(t in step.inputs for t in targets):
                 value = step.inputs.pop(legacy)

@@ -129,7 +129,12 @@ def load_processor(model: str, local_files_only: bool = False) -> Any:
     from transformers import AutoProcessor
 
     try:
-        return AutoProcessor.from_pretrained(model, local_files_only=local_files_only)
+        processor = AutoProcessor.from_pretrained(model, local_files_only=local_files_only)
+        if hasattr(processor, "image_processor"):
+            return processor
+        # a bare tokenizer: the directory names a processor class AutoProcessor does not know,
+        # e.g. one saved by the image-only processor below (a trained adapter's directory)
+        log.info("AutoProcessor gave a %s for %s; using an image-only processor", type(processor).__name__, model)
     except ImportError as exc:
         if "torchvision" not in str(exc).lower() and "video" not in str(exc).lower():
             raise

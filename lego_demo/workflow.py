@@ -72,6 +72,9 @@ class Step:
     brick: str
     inputs: dict[str, Any]  # Ref, or a literal: str / float / None
     outputs: dict[str, Any] = field(default_factory=dict)  # Ref, None, or what was written instead
+    # this step's engine, beating the configured choice; on the wire an optional "engine" key
+    # that readers of the official format ignore
+    engine: str | None = None
 
     def refs(self) -> list[tuple[str, Ref]]:
         return [(k, v) for k, v in self.inputs.items() if isinstance(v, Ref)]
@@ -100,6 +103,7 @@ class Workflow:
             {
                 "step": s.number,
                 "model": s.brick,
+                **({"engine": s.engine} if s.engine else {}),
                 "input": {k: wire(v) for k, v in s.inputs.items()},
                 "output": {k: wire(v) for k, v in s.outputs.items()},
             }
@@ -359,12 +363,16 @@ def workflow_from_json(obj: Any, repairs: list[str] | None = None) -> Workflow:
         outputs = item.get("output", item.get("outputs", {})) or {}
         if not isinstance(inputs, dict) or not isinstance(outputs, dict):
             raise WorkflowParseError(f"step {number}: \"input\" and \"output\" must be objects")
+        engine = item.get("engine")
+        if engine is not None and (not isinstance(engine, str) or not engine.strip()):
+            raise WorkflowParseError(f"step {number}: \"engine\" must name an engine, got {engine!r:.40}")
         steps.append(
             Step(
                 number=number,
                 brick=name.strip(),
                 inputs={str(k).strip(): _literal_or_ref(v) for k, v in inputs.items()},
                 outputs={str(k).strip(): _output_ref(v) for k, v in outputs.items()},
+                engine=engine.strip() if engine else None,
             )
         )
     if result is None:

@@ -41,8 +41,8 @@ def test_a_step_past_its_limit_is_stopped_not_abandoned():
 
 
 def test_a_model_load_past_the_limit_leaves_the_manager_usable():
-    """The stop unwinds through the manager's lock: nothing half-loaded is registered, and the
-    next step can load."""
+    """The stop unwinds through the manager's lock: nothing half-loaded is registered, the
+    device slot is released, and the next step can load."""
     models = ModelManager()
     executor = Executor(Registry([slow_bricks.SPIN_LOAD], engine_options={"SPIN-LOAD": {"seconds": 120}}),
                         step_timeout=0.5, models=models)
@@ -50,6 +50,7 @@ def test_a_model_load_past_the_limit_leaves_the_manager_usable():
         executor.run(parse_workflow(one_step("SPIN-LOAD")).workflow, IMAGE)
     assert not slow_bricks.THREADS[-1].is_alive()
     assert ("spin", "model") not in models
+    assert executor.slots.state()["device default"]["busy"] == 0  # its device slot is free again
     done = threading.Event()
     threading.Thread(target=lambda: (models.get("other", lambda: 1), done.set()), daemon=True).start()
     assert done.wait(10), "the manager's lock was left held"

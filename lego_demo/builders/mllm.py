@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BadInput, CannotDo, LegoError
-from ..models import ModelManager, shared_manager
+from ..models import ModelManager
 from ..registry import Registry
 from ..vlm import QUANTS, generate_text, generation_seconds, load_mllm, vlm_image, vlm_key, vlm_settings
 from .base import Plan, PlanRequest
@@ -104,7 +104,9 @@ class MLLMBuilder:
         return vlm_key(self.model, self.settings())
 
     def _manager(self) -> ModelManager:
-        return self.manager or shared_manager()
+        if self.manager is None:  # a Builder made outside an Editor keeps its own
+            self.manager = ModelManager()
+        return self.manager
 
     def _loaded(self) -> tuple[Any, Any]:
         settings = self.settings()
