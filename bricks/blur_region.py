@@ -15,7 +15,7 @@ BLUR_REGION = brick(
     inputs={"image": "Image", "mask": "Mask",
             "strength": Input("Float", optional=True, range=(0, 1), neutral=0, default=0.5, strength=True)},
     outputs={"image": "Image"},
-    constraint="strength is 0-1 (null = 0.5; 1 = heaviest, about 4% of the image size as "
+    constraint="strength is 0-1 (null = 0.5; 0 = unchanged; 1 = heaviest, about 4% of the image size as "
     "Gaussian sigma). For a blurred background, mask the subject and INVERSE it first.",
     aliases=("BLUR",),
     use_for=("blur faces", "blur a licence plate", "hide a face", "anonymise people", "blur part of the image"),

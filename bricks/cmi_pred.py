@@ -30,11 +30,11 @@ CMI_PRED = brick(
     kind="predict",
     summary="Describe the image in English (a prompt for generation); for image expansion, "
     "also give the expanded canvas and the mask of its new area",
-    inputs={"image": "Image", **{r: Input("Float", optional=True) for r in RATIOS}},
+    inputs={"image": "Image", **{r: Input("Float", optional=True, range=(1.0, MAX_RATIO), neutral=1.0) for r in RATIOS}},
     outputs={"caption": "Str", "image": "Image", "mask": "Mask"},
     constraint="The four ratios are all null (caption only) or all given. A side ratio is the "
-    "new distance from the image centre to that edge relative to the old one: 1 = unchanged, "
-    "2 = that side grows by half the image. For expansion, pass the output image and mask "
+    "new distance from the image centre to that edge relative to the old one, from 1 to 4: "
+    "1 = unchanged, 2 = that side grows by half the image. For expansion, pass the output image and mask "
     "together to FILL.",
     input_aliases={"ratio": RATIOS},
     rules=_rules,

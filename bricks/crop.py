@@ -25,10 +25,10 @@ CROP = brick(
     inputs={
         "image": "Image",
         "mask": Input("Mask", optional=True),
-        "left": Input("Float", optional=True, doc="0..1 of the width"),
-        "top": Input("Float", optional=True, doc="0..1 of the height"),
-        "right": Input("Float", optional=True),
-        "bottom": Input("Float", optional=True),
+        "left": Input("Float", optional=True, doc="0..1 of the width", range=(0, 1)),
+        "top": Input("Float", optional=True, doc="0..1 of the height", range=(0, 1)),
+        "right": Input("Float", optional=True, range=(0, 1)),
+        "bottom": Input("Float", optional=True, range=(0, 1)),
     },
     outputs={"image": "Image"},
     constraint="Give a mask (e.g. from RES or BBOX: the crop is its box plus a 5% margin) or "

@@ -29,14 +29,15 @@ from lego_demo.diffusion import model_check
 from lego_demo.errors import CannotDo
 from lego_demo.fill_score import fill_score, hole_box, ring_around
 from lego_demo.imaging import keep_outside, rgb, same_size
-from lego_demo.spec import brick
+from lego_demo.spec import Input, brick
 from lego_demo.subject import saliency_map
 
 INPAINT = brick(
     "INPAINT",
     kind="edit",
     summary="Fill the mask area with background, guided by a pre-inpaint image and its score",
-    inputs={"image": "Image", "mask": "Mask", "preimage": "Image", "score": "Float"},
+    inputs={"image": "Image", "mask": "Mask", "preimage": "Image",
+            "score": Input("Float", range=(0.0, 1.0))},
     outputs={"image": "Image"},
     constraint="Removal only (no prompt). preimage and score are required: use FASTINPAINT's "
     "image and score.",

@@ -15,7 +15,7 @@ PIXELATE = brick(
             "block": Input("Float", optional=True, range=(1, 4096), neutral=1, strength=True,
                            default=lambda width, height: max(6, round(max(width, height) / 48)))},
     outputs={"image": "Image"},
-    constraint="block is the mosaic cell size in pixels (null = 1/48 of the image's longer "
+    constraint="block is the mosaic cell size in pixels, 1 to 4096 (1 = unchanged; null = 1/48 of the image's longer "
     "side, at least 6). Only the mask area changes.",
     aliases=("MOSAIC",),
     use_for=("pixelate faces", "pixelate a licence plate", "mosaic part of the image", "censor something"),

@@ -29,13 +29,13 @@ TEXT = brick(
     summary="Write text on the image, or replace text already in it",
     inputs={
         "image": "Image",
-        "text": Input("Str", doc="the new text"),
+        "text": Input("Str", doc="the new text", max_chars=500),
         "mask": Input("Mask", optional=True, doc="where to write (its bounding box)"),
         "position": Input("Str", optional=True, doc="top, bottom, centre, top-left, …"),
         "replace": Input("Str", optional=True, doc="old text to replace, or 'all'"),
     },
     outputs={"image": "Image"},
-    constraint="text is the exact new text without quotes. Give replace (the old words, or "
+    constraint="text is the exact new text without quotes (at most 500 characters). Give replace (the old words, or "
     "'all') to swap existing text; otherwise give a mask (e.g. from ADD-PRED) or a position "
     "such as 'top' or 'bottom'; with neither the text goes at the bottom.",
     aliases=("ADD-TEXT", "REPLACE-TEXT"),

@@ -24,6 +24,8 @@ def _common(top: bool) -> argparse.ArgumentParser:
                    help="load extra bricks from this plugin file (repeatable)")
     p.add_argument("--seed", type=int, default=default(None), help="seed for engines that use randomness (default 0)")
     p.add_argument("--debug", action="store_true", default=default(False), help="show tracebacks")
+    p.add_argument("--step-timeout", type=float, default=default(None), metavar="SECONDS",
+                   help="stop a step that runs longer than this (default 300, or step_timeout in the config file)")
     p.add_argument("--config", default=default(None), metavar="PATH",
                    help="lego.toml with [engines.BRICK] engine/model/... (default $LEGO_CONFIG; none = classical engines)")
     p.add_argument("--engine", action="append", default=default([]), metavar="BRICK=ENGINE[:MODEL]",
@@ -122,7 +124,7 @@ def _editor(args) -> Editor:
         builder=getattr(args, "builder", None), critic=getattr(args, "critic", None),
         model=getattr(args, "model", None), quant=getattr(args, "quant", None),
         base_url=getattr(args, "base_url", None), prompt_file=getattr(args, "prompt_file", None),
-        critic_prompt_file=getattr(args, "critic_prompt_file", None),
+        critic_prompt_file=getattr(args, "critic_prompt_file", None), step_timeout=args.step_timeout,
     ))
 
 

@@ -7,6 +7,7 @@
     preload = false             # load every configured model at start (ZeroGPU Spaces need it)
     seed = 0
     cache_mb = 512              # step cache size
+    step_timeout = 300          # seconds; a step running longer is stopped
     bricks = ["plugins/my_brick.py"]
 
     model_calls_per_device = 1  # heavy model calls at once per device (see lego_demo/slots.py)
@@ -130,7 +131,7 @@ def editor_config(path: str | Path | None = None, engine_flags: list[str] | None
                   cache_mb: float | None = None, images_base_url: str | None = None, **given: Any):
     """The EditorConfig for a CLI or app start: a flag that was given (not None) wins over the
     config file, which wins over the defaults. `given`: builder, critic, seed, model, quant, base_url,
-    prompt_file, critic_prompt_file."""
+    prompt_file, critic_prompt_file, step_timeout."""
     from .editor import EditorConfig
 
     data = load_config(path)
@@ -159,4 +160,15 @@ def editor_config(path: str | Path | None = None, engine_flags: list[str] | None
         model_calls_per_device=_whole(data.get("model_calls_per_device", 1), "model_calls_per_device"),
         ray=dict(data.get("ray", {})),
         ray_bricks=ray_bricks(flags),
+        step_timeout=_seconds(pick("step_timeout", EditorConfig.step_timeout)),
     )
+
+
+def _seconds(value: Any) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise BadInput(f"step_timeout must be a positive number of seconds, got {value!r}")
+    return seconds

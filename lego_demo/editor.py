@@ -21,7 +21,7 @@ import numpy as np
 
 from .builders.base import Builder, Plan, PlanRequest
 from .errors import BadInput, Declined, InvalidWorkflow
-from .executor import Executor, RunResult, StepCache, StepEvent
+from .executor import DEFAULT_STEP_TIMEOUT_S, Executor, RunResult, StepCache, StepEvent
 from .models import ModelManager
 from .registry import Registry
 from .slots import Slots
@@ -54,6 +54,7 @@ class EditorConfig:
     model_calls_per_device: int = 1  # heavy model calls at once per device, across all sessions
     ray: dict[str, Any] = field(default_factory=dict)  # lego.toml [ray]: address → call the deployments
     ray_bricks: list[str] = field(default_factory=list)  # --engine BRICK=ray:ENGINE
+    step_timeout: float = DEFAULT_STEP_TIMEOUT_S  # seconds; a step running longer is stopped
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ class Editor:
             place_on_ray(registry, config)  # connects lazily, on the first call or availability check
         models = ModelManager(max_bytes=config.models_max_bytes)  # loads nothing until a step needs it
         executor = Executor(registry, cache=StepCache(config.cache_bytes), seed=config.seed, models=models,
-                            slots=Slots(config.model_calls_per_device))
+                            slots=Slots(config.model_calls_per_device), step_timeout=config.step_timeout)
         editor = cls(registry, executor=executor, config=config, models=models)
         from .startup import start_models
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,9 +24,12 @@ from .errors import BadInput, CannotDo, InvalidWorkflow, LegoError, StepCannotDo
 from .registry import Registry
 from .slots import Slots
 from .spec import RunContext
+from .stoppable import run_stoppable
 from .types import ValueType, conforms, content_key, input_key, nbytes, summarize
 from .validate import validate
 from .workflow import Ref, Step, Workflow
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CACHE_BYTES = 512 * 2**20
 DEFAULT_STEP_TIMEOUT_S = 300.0
@@ -198,7 +200,7 @@ class Executor:
         for step in workflow.steps:
             spec = self.registry.get(step.brick)
             try:
-                self.registry.choose_engine(spec)
+                self.registry.choose_engine(spec, step.engine)
             except CannotDo as exc:
                 raise CannotDo(
                     f"step {step.number} ({spec.name}) cannot run here: {exc}. Configure a model "
@@ -275,7 +277,7 @@ class Executor:
 
     def _run_step(self, step, index, total, values, keys, needed, on_progress) -> StepTrace:
         spec = self.registry.get(step.brick)
-        engine = self.registry.choose_engine(spec)
+        engine = self.registry.choose_engine(spec, step.engine)  # the cache key names it
         args: dict[str, Any] = {}
         key_parts: dict[str, Any] = {}
         for name, value in step.inputs.items():
@@ -310,6 +312,8 @@ class Executor:
                 outputs = self._check_outputs(spec, engine.name, outputs, produced, wanted, self.max_pixels)
             except Exception as exc:
                 emit("failed", time.perf_counter() - t0, str(exc))
+                if not isinstance(exc, LegoError):  # a bug, not a refusal: keep its traceback
+                    log.error("step %d (%s, engine %s) raised", step.number, spec.name, engine.name, exc_info=exc)
                 error = StepCannotDo if isinstance(exc, CannotDo) else StepError
                 raise error(step.number, spec.name, engine.name, exc) from exc
             self.cache.put(key, outputs)
@@ -333,34 +337,14 @@ class Executor:
 
     def _call(self, engine, ctx: RunContext, args: dict[str, Any]) -> Any:
         """Run an engine in its concurrency slot (see `slots`), under the step time limit (the
-        wait for the slot does not count). Python cannot stop a thread: a step that overruns is
-        abandoned (its result discarded) and reported; it keeps its slot until it really ends."""
+        wait for the slot does not count); one that overruns is stopped (stoppable.py) and keeps
+        its slot until its thread really ends."""
         slot = self.slots.slot_for(engine, ctx.options)
         if slot is not None:
             self.slots.acquire(*slot)
-
-        def release(_=None) -> None:
-            if slot is not None:
-                self.slots.release(slot[0])
-
-        if self.step_timeout is None:
-            try:
-                return engine.run(ctx, **args)
-            finally:
-                release()
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"step{ctx.step}")
-        try:
-            future = pool.submit(engine.run, ctx, **args)
-        except BaseException:
-            release()
-            raise
-        future.add_done_callback(release)
-        try:
-            return future.result(timeout=self.step_timeout)
-        except FutureTimeout:
-            raise LegoError(f"took longer than the step time limit of {self.step_timeout:g} s") from None
-        finally:
-            pool.shutdown(wait=False)
+        release = (lambda: self.slots.release(slot[0])) if slot is not None else None
+        return run_stoppable(lambda: engine.run(ctx, **args), self.step_timeout, f"lego-step{ctx.step}",
+                             on_end=release)
 
     @staticmethod
     def _check_outputs(spec, engine_name, outputs, produced, wanted, max_pixels) -> dict[str, Any]:

@@ -164,9 +164,10 @@ class Registry:
             status.append(entry)
         return status
 
-    def choose_engine(self, spec: BrickSpec) -> Engine:
-        """The configured engine if it can run here, else the first available one."""
-        wanted = self.engine_choice.get(spec.name)
+    def choose_engine(self, spec: BrickSpec, wanted: str | None = None) -> Engine:
+        """`wanted` (a workflow step's own engine) if given, else the configured engine, if it
+        can run here; with neither, the first available one."""
+        wanted = wanted or self.engine_choice.get(spec.name)
         engines = self.engines_of(spec)
         if wanted is not None:
             engines = [e for e in engines if e.name == wanted]

@@ -28,6 +28,7 @@ from .types import ValueType
 
 NAME_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$")
 KINDS = ("predict", "edit")
+MAX_STR_CHARS = 1000  # a prompt; no Str input may be longer
 ENGINE_KINDS = ("classical", "model")
 
 
@@ -41,7 +42,8 @@ class Input:
     the input that says how strong the brick's effect is (its `neutral` is where the effect
     vanishes, further from it = stronger), so
     feedback such as "stronger" moves it for any brick; `default` is what null means (a number,
-    or a function of the image's (width, height) when it depends on the size)."""
+    or a function of the image's (width, height) when it depends on the size). A Str input is at
+    most `max_chars` long (default MAX_STR_CHARS): engines' cost grows with the text."""
 
     type: ValueType
     optional: bool = False
@@ -50,11 +52,15 @@ class Input:
     neutral: float | None = None
     default: float | Callable[[int, int], float] | None = None
     strength: bool = False
+    max_chars: int | None = None
 
     def __init__(self, type: ValueType | str, optional: bool = False, doc: str = "",
                  range: tuple[float, float] | None = None, neutral: float | None = None,
-                 default: float | Callable[[int, int], float] | None = None, strength: bool = False):
+                 default: float | Callable[[int, int], float] | None = None, strength: bool = False,
+                 max_chars: int | None = None):
         vtype = ValueType.parse(type)
+        if max_chars is not None and (vtype is not ValueType.STR or not 0 < max_chars <= MAX_STR_CHARS):
+            raise SpecError(f"max_chars is for Str inputs, from 1 to {MAX_STR_CHARS}")
         if (range is not None or neutral is not None or default is not None or strength) and vtype is not ValueType.FLOAT:
             raise SpecError(f"range/neutral/default/strength are for Float inputs, not {vtype.value}")
         if strength and neutral is None:
@@ -79,6 +85,7 @@ class Input:
         object.__setattr__(self, "neutral", neutral)
         object.__setattr__(self, "default", default)
         object.__setattr__(self, "strength", bool(strength))
+        object.__setattr__(self, "max_chars", max_chars)
 
     def default_for(self, width: int, height: int) -> float | None:
         """What null means for an image of this size."""
@@ -195,6 +202,8 @@ def _input_json(p: Input) -> dict:
         out["default"] = "depends on the image size" if callable(p.default) else p.default
     if p.strength:
         out["strength"] = True
+    if p.type is ValueType.STR:
+        out["max_chars"] = p.max_chars or MAX_STR_CHARS
     return out
 
 

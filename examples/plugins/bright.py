@@ -15,8 +15,8 @@ BRIGHT = brick(
     summary="Adjust the brightness of the image by a ratio",
     inputs={"image": "Image", "ratio": Input("Float", range=(0, 1), neutral=0.5, strength=True)},
     outputs={"image": "Image"},
-    constraint="ratio > 0: 0 is darkest, 0.5 leaves the image unchanged, above 0.5 is brighter "
-    "(1.0 doubles the brightness).",
+    constraint="ratio from 0 to 1: 0 is darkest, 0.5 leaves the image unchanged, above 0.5 is "
+    "brighter (1.0 doubles the brightness).",
     aliases=("FLUX-BRIGHT",),
     use_for=("brighten the image", "darken the image", "change the brightness"),
 )

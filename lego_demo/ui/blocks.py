@@ -13,6 +13,7 @@ import gradio as gr
 from ..editor import Editor
 from ..images import MAX_FILE_BYTES
 from .api import make_api
+from .canvas import canvas_value, session_canvas, session_edit, workflow_canvas
 from .errors import describe
 from .examples import available_examples
 from .session import (
@@ -138,6 +139,9 @@ def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
                     with gr.Column(scale=1):
                         reasoning = gr.Textbox(label="Builder's reasoning", lines=8, max_lines=16,
                                                interactive=False, elem_id="lego-reasoning")
+                with gr.Accordion("Workflow canvas — click a node to see or change it, wire ports, add or delete "
+                                  "bricks; ▶ Run re-runs only what changed", open=True, elem_id="lego-canvas-acc"):
+                    canvas = workflow_canvas(canvas_value(editor, ""))
                 gallery = gr.Gallery(label="Every step's outputs (step · brick · engine · time)", columns=4,
                                      height="auto", object_fit="contain", elem_id="lego-steps")
                 with gr.Accordion("Workflow JSON — edit it and run it yourself", open=False, elem_id="lego-wf-acc"):
@@ -419,17 +423,34 @@ def build_app(editor: Editor, title: str = TITLE) -> gr.Blocks:
             return session
 
         common = {"show_progress_on": [result_img], "api_visibility": "private", **edits}
-        run_btn.click(on_plan_run, [state, image_in, instruction, think_turns], run_outputs, **common)
-        instruction.submit(on_plan_run, [state, image_in, instruction, think_turns], run_outputs, **common)
-        replan_btn.click(on_replan, [state, image_in, instruction, feedback], run_outputs, **common)
-        feedback.submit(on_replan, [state, image_in, instruction, feedback], run_outputs, **common)
-        run_wf_btn.click(on_run_workflow, [state, image_in, code], run_outputs, **common)
         quick = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
-        code.input(on_validate, [state, code, image_in], [problems], **quick)
-        history.select(on_select, [state], [state, status, code, reasoning, graph], **quick)
+        changed = [  # the canvas shows the selected turn's run after anything that changes turns
+            run_btn.click(on_plan_run, [state, image_in, instruction, think_turns], run_outputs, **common),
+            instruction.submit(on_plan_run, [state, image_in, instruction, think_turns], run_outputs, **common),
+            replan_btn.click(on_replan, [state, image_in, instruction, feedback], run_outputs, **common),
+            feedback.submit(on_replan, [state, image_in, instruction, feedback], run_outputs, **common),
+            run_wf_btn.click(on_run_workflow, [state, image_in, code], run_outputs, **common),
+            canvas.submit(on_run_workflow, [state, image_in, code], run_outputs, **common),
+            history.select(on_select, [state], [state, status, code, reasoning, graph], **quick),
+            undo_btn.click(on_undo, [state], [state, image_in, status, feedback_md, history, result_img, instruction],
+                           **quick),
+        ]
+        code.input(on_validate, [state, code, image_in], [problems], trigger_mode="always_last", **quick)
         use_btn.click(on_use, [state], [state, image_in, status, feedback_md, instruction], **quick)
-        undo_btn.click(on_undo, [state], [state, image_in, status, feedback_md, history, result_img, instruction],
-                       **quick)
+
+        # the canvas and the JSON box: each edit on the canvas rewrites the JSON, JSON written
+        # anywhere redraws the canvas (the canvas sends one edit at a time)
+        def on_canvas(s, wf_text):
+            return session_canvas(editors, session_of(s), wf_text)
+
+        def on_canvas_edit(s, wf_text, evt: gr.EventData):
+            return session_edit(editors, session_of(s), wf_text, evt._data)
+
+        canvas.edit(on_canvas_edit, [state, code], [code, canvas], trigger_mode="multiple", **quick).then(
+            on_validate, [state, code, image_in], [problems], **quick)
+        code.change(on_canvas, [state, code], [canvas], trigger_mode="always_last", **quick)
+        for event in changed:
+            event.then(on_canvas, [state, code], [canvas], **quick)
         builder_dd.change(on_builder, [state, builder_dd], [state], **quick)
         # the flag is read between turns: the running turn finishes and is kept (no `cancels=`,
         # which would kill the generator mid-step and lose the turn)
