@@ -81,7 +81,7 @@ def replan_ratio(editor) -> dict:
 
 
 SUBJECTS = {"person": ("astronaut", "camera", "grace_hopper"), "animal": ("chelsea",),
-            "vehicle": ("motorcycle", "rocket"), "object": ("coffee", "clock_motion")}
+            "vehicle": ("motorcycle", "rocket"), "object": ("coffee", "clock_motion", "coins")}
 RECOLOURS = [  # (photo, instruction, hand-drawn target)
     ("astronaut", "make her orange suit blue", "suit"), ("astronaut", "make her hair purple", "hair"),
     ("motorcycle", "make the red parts blue", "red parts"), ("grace_hopper", "make her jacket dark red", "jacket"),
