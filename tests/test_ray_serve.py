@@ -20,7 +20,7 @@ from lego_demo.registry import Registry
 from lego_demo.workflow import parse_workflow
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-CHOICE = {"FILL": "diffusers-inpaint", "INPAINT": "diffusers-inpaint", "SOS": "saliency-grabcut"}
+CHOICE = {"FILL": "diffusers-inpaint", "INPAINT": "diffusers-inpaint", "SOS": "subject"}
 RAY_CONFIG = {"SOS": {"num_cpus": 0.5}, "FILL": {"num_cpus": 0.5}}
 WORKFLOW = parse_workflow(json.dumps({"process": "x", "pipeline": [
     {"step": 1, "model": "SOS", "input": {"image": "init[image]"}, "output": {"mask": "step1[mask]"}},
@@ -85,7 +85,7 @@ def local_editor(options, seed: int = 0) -> Editor:
 
 
 def test_same_pixels_and_cache_keys_as_local(cluster, options, photo):
-    assert {row["app"]: row["bricks"] for row in cluster} == {"lego-saliency-grabcut": ["SOS"],
+    assert {row["app"]: row["bricks"] for row in cluster} == {"lego-subject": ["SOS"],
                                                               "lego-diffusers-inpaint": ["FILL", "INPAINT"]}
     local = local_editor(options).run(WORKFLOW, photo)
     editor = placed_editor()
@@ -94,8 +94,8 @@ def test_same_pixels_and_cache_keys_as_local(cluster, options, photo):
     remote = editor.run(WORKFLOW, photo)
     assert np.array_equal(remote.results[0], local.results[0])
     assert [t.key for t in remote.trace] == [t.key for t in local.trace]
-    assert [t.engine for t in remote.trace] == ["saliency-grabcut", "diffusers-inpaint"]
-    assert [t.where for t in remote.trace] == ["ray lego-saliency-grabcut", "ray lego-diffusers-inpaint"]
+    assert [t.engine for t in remote.trace] == ["subject", "diffusers-inpaint"]
+    assert [t.where for t in remote.trace] == ["ray lego-subject", "ray lego-diffusers-inpaint"]
     assert {t.where for t in local.trace} == {"here"}
     assert not np.array_equal(remote.results[0], photo)  # FILL really generated something
     again = editor.run(WORKFLOW, photo)  # the client's step cache serves a repeat
@@ -139,7 +139,7 @@ def test_served_engines_are_model_engines_and_ray_tables():
     registry = Registry.discover(engine_choice=choice)
     assert served_engines(registry, {"address": "auto"}) == {"FILL": "diffusers-inpaint", "STYLE": "instruct"}
     assert served_engines(registry, {"RES": {"num_cpus": 2}, "SOS": {}}) == {
-        "FILL": "diffusers-inpaint", "RES": "grounding", "SOS": "saliency-grabcut", "STYLE": "instruct"}
+        "FILL": "diffusers-inpaint", "RES": "grounding", "SOS": "subject", "STYLE": "instruct"}
 
 
 def test_bricks_on_one_engine_and_model_share_a_deployment():
@@ -187,8 +187,8 @@ def test_serve_needs_ray_flag_and_something_to_serve(tmp_path):
 def test_ray_flag_names_the_engine():
     from lego_demo.config import editor_config
 
-    config = editor_config(None, ["FILL=ray:diffusers-inpaint", "SOS=saliency-grabcut"])
-    assert config.engine_choice == {"FILL": "diffusers-inpaint", "SOS": "saliency-grabcut"}
+    config = editor_config(None, ["FILL=ray:diffusers-inpaint", "SOS=subject"])
+    assert config.engine_choice == {"FILL": "diffusers-inpaint", "SOS": "subject"}
     assert config.ray_bricks == ["FILL"]
     with pytest.raises(BadInput, match="BRICK=ray:ENGINE"):
         editor_config(None, ["FILL=ray"])
