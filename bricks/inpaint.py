@@ -28,7 +28,7 @@ from bricks.fastinpaint import check_hole
 from lego_demo.diffusion import model_check
 from lego_demo.errors import CannotDo
 from lego_demo.fill_score import fill_score, hole_box, ring_around
-from lego_demo.imaging import keep_outside, rgb, same_size
+from lego_demo.imaging import blur, keep_outside, rgb, same_size
 from lego_demo.spec import Input, brick
 from lego_demo.subject import saliency_map
 
@@ -54,11 +54,8 @@ def _disk(r: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
 
 
-def _candidate_offsets(img: np.ndarray, hole: np.ndarray, ring_w: int) -> tuple[list[tuple[int, int]], float]:
+def _candidate_offsets(img: np.ndarray, hole: np.ndarray, size: int, ring_w: int) -> tuple[list[tuple[int, int]], float]:
     """Best distinct (dy, dx) offsets at full scale, found on a reduced copy of a search crop."""
-    h, w = hole.shape
-    ys, xs = np.nonzero(hole)
-    size = max(np.ptp(ys), np.ptp(xs)) + 1
     sy0, sy1, sx0, sx1 = hole_box(hole, int(2.5 * size) + ring_w)
     scale = min(1.0, SEARCH_SIDE / max(sy1 - sy0, sx1 - sx0))
     small = cv2.resize(img[sy0:sy1, sx0:sx1], None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -109,27 +106,81 @@ def _candidate_offsets(img: np.ndarray, hole: np.ndarray, ring_w: int) -> tuple[
     return found, scale
 
 
-def _refine(img, hole, ring_idx, hole_idx, dy, dx, radius) -> tuple[float, int, int]:
-    """Best offset within ±radius of (dy, dx), by full-scale ring error; inf if unusable."""
+def _shifted(img: np.ndarray, box: tuple[int, int, int, int], oy: int, ox: int) -> np.ndarray:
+    """img[box shifted by (oy, ox)], edge pixels repeated where the shifted box leaves the image."""
+    y0, y1, x0, x1 = box
     h, w = img.shape[:2]
-    ry, rx = ring_idx
-    hy, hx = hole_idx
-    ref = img[ry, rx].astype(np.float32)
-    best = (np.inf, dy, dx)
-    for ey in range(-radius, radius + 1):
-        for ex in range(-radius, radius + 1):
-            oy, ox = dy + ey, dx + ex
-            if (hy + oy).min() < 0 or (hy + oy).max() >= h or (hx + ox).min() < 0 or (hx + ox).max() >= w:
-                continue
-            qy, qx = ry + oy, rx + ox
-            ok = (qy >= 0) & (qy < h) & (qx >= 0) & (qx < w)
-            ok[ok] = ~hole[qy[ok], qx[ok]]  # compare with known pixels only
-            if ok.mean() < 0.6:
-                continue
-            err = float(np.mean((img[qy[ok], qx[ok]].astype(np.float32) - ref[ok]) ** 2))
-            if err < best[0]:
-                best = (err, oy, ox)
-    return best
+    cy0, cy1, cx0, cx1 = max(0, y0 + oy), min(h, y1 + oy), max(0, x0 + ox), min(w, x1 + ox)
+    inside = img[cy0:cy1, cx0:cx1]
+    pads = (cy0 - (y0 + oy), (y1 + oy) - cy1, cx0 - (x0 + ox), (x1 + ox) - cx1)
+    return cv2.copyMakeBorder(inside, *pads, cv2.BORDER_REPLICATE) if any(pads) else inside
+
+
+def _sqsum(x: np.ndarray) -> np.ndarray:
+    """Sum of squares over the channels of a float32 H×W×3 array (numpy's sum over the last
+    axis is an order of magnitude slower)."""
+    return cv2.transform(cv2.multiply(x, x), np.ones((1, 3), np.float32))
+
+
+class _RingMatcher:
+    """Mean squared colour difference between the ring around the hole and the image at every
+    offset of a window, over the known (non-hole) pixels the shifted ring lands on, as masked
+    correlations (`cv2.matchTemplate`): the same sum as a per-offset loop, computed at once."""
+
+    def __init__(self, img: np.ndarray, hole: np.ndarray, ring: np.ndarray):
+        self.box = hole_box(ring | hole, 0)
+        y0, y1, x0, x1 = self.box
+        self.img, self.hole = img, hole
+        m = ring[y0:y1, x0:x1].astype(np.float32)
+        t = img[y0:y1, x0:x1].astype(np.float32) / 255.0
+        self.m, self.mt, self.mt2 = m, t * m[..., None], m * _sqsum(t)
+        self.hole_t = hole[y0:y1, x0:x1].astype(np.float32)
+        self.ring_n = float(m.sum())
+
+    def best(self, dy: int, dx: int, radius: int) -> tuple[float, int, int]:
+        """(error, oy, ox): the best usable offset within ±radius of (dy, dx); error inf if none.
+        Usable: the shifted hole lies inside the image on known pixels, and ≥ 60% of the
+        shifted ring lands on known pixels."""
+        y0, y1, x0, x1 = self.box
+        h, w = self.hole.shape
+        win = (y0 + dy - radius, y1 + dy + radius, x0 + dx - radius, x1 + dx + radius)
+        # pixels outside the image count as unknown: pad the window where it leaves the image
+        pads = (max(0, -win[0]), max(0, win[1] - h), max(0, -win[2]), max(0, win[3] - w))
+        cy0, cy1, cx0, cx1 = max(0, win[0]), min(h, win[1]), max(0, win[2]), min(w, win[3])
+        if cy1 <= cy0 or cx1 <= cx0:
+            return np.inf, dy, dx
+        src = self.img[cy0:cy1, cx0:cx1].astype(np.float32) / 255.0
+        bad = self.hole[cy0:cy1, cx0:cx1].astype(np.float32)
+        if any(pads):
+            src = cv2.copyMakeBorder(src, *pads, cv2.BORDER_CONSTANT, value=0)
+            bad = cv2.copyMakeBorder(bad, *pads, cv2.BORDER_CONSTANT, value=1)
+        known = 1.0 - bad
+
+        def corr(a, b):
+            return cv2.matchTemplate(np.ascontiguousarray(a, np.float32), np.ascontiguousarray(b, np.float32),
+                                     cv2.TM_CCORR)
+
+        count = corr(known, self.m)
+        ssd = (corr(known * _sqsum(src), self.m) - 2 * corr(src * known[..., None], self.mt)
+               + corr(known, self.mt2))
+        err = np.maximum(ssd, 0) / np.maximum(count, 1.0) * (255.0 ** 2 / 3)  # per channel, in grey levels²
+        err[(count < 0.6 * self.ring_n) | (corr(bad, self.hole_t) > 0.5)] = np.inf
+        iy, ix = np.unravel_index(int(np.argmin(err)), err.shape)
+        return float(err[iy, ix]), dy - radius + int(iy), dx - radius + int(ix)
+
+
+SCORE_SIDE = 512  # candidate fills are rated on a copy of the crop no larger than this
+
+
+def _rate(crop: np.ndarray, hm: np.ndarray, sources: list[np.ndarray]) -> list[float]:
+    """fill_score of each single-offset copy, on the crop scaled to at most SCORE_SIDE px."""
+    f = min(1.0, SCORE_SIDE / max(hm.shape))
+    if f < 1.0:
+        size = (max(1, round(hm.shape[1] * f)), max(1, round(hm.shape[0] * f)))
+        shrink = lambda a: cv2.resize(np.ascontiguousarray(a), size, interpolation=cv2.INTER_AREA)  # noqa: E731
+        crop, sources = shrink(crop), [shrink(s) for s in sources]
+        hm = shrink(hm.astype(np.uint8) * 255) > 127
+    return [fill_score(np.where(hm[..., None], s, crop), hm) for s in sources]
 
 
 def offset_fill(image: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
@@ -142,65 +193,57 @@ def offset_fill_fit(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, fl
     """The exemplar fill and how well its best offset matches the ring (squared error relative
     to the ring's own variance: near 0 = the surroundings repeat there, ≥ 0.5 = no real match)."""
     img = rgb(image)
-    h, w = mask.shape
     hole = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    ys, xs = np.nonzero(hole)
-    size = int(max(np.ptp(ys), np.ptp(xs))) + 1
+    y0, y1, x0, x1 = hole_box(hole, 0)
+    size = max(y1 - y0, x1 - x0)
     ring_w = int(np.clip(size // 6, 4, 24))
-    offsets, scale = _candidate_offsets(img, hole, ring_w)
+    offsets, scale = _candidate_offsets(img, hole, size, ring_w)
     if not offsets:
         return None
+    # the ring, computed near the hole only
+    near = hole_box(hole, ring_w + 2)
+    ring = np.zeros_like(hole)
+    ring[near[0]:near[1], near[2]:near[3]] = ring_around(hole[near[0]:near[1], near[2]:near[3]], ring_w)
     # work on a crop around the hole at full scale
-    y0, y1, x0, x1 = hole_box(hole, max(ring_w + 2, size // 3 + 4))
-    ring = ring_around(hole, ring_w)
-    ring_idx = tuple(a[::3] for a in np.nonzero(ring))  # a subsample is enough to rank offsets
-    hole_idx = np.nonzero(hole)
+    box = hole_box(hole, max(ring_w + 2, size // 3 + 4))
+    y0, y1, x0, x1 = box
+    matcher = _RingMatcher(img, hole, ring)
     step = int(np.ceil(0.6 / scale))
-    refined = []
-    for dy, dx in offsets:
-        err, oy, ox = _refine(img, hole, ring_idx, hole_idx, dy, dx, step)
-        # the source of hole pixels must itself be known
-        if np.isfinite(err) and not hole[hole_idx[0] + oy, hole_idx[1] + ox].any():
-            refined.append((err, oy, ox))
+    refined = sorted({r for r in (matcher.best(dy, dx, step) for dy, dx in offsets) if np.isfinite(r[0])})
     if not refined:
         return None
-    crop = img[y0:y1, x0:x1].astype(np.float32)
+    crop8 = img[y0:y1, x0:x1]
     hm = hole[y0:y1, x0:x1]
     rm = ring[y0:y1, x0:x1]
-    yy, xx = np.mgrid[y0:y1, x0:x1]
     # an offset whose ring matches can still bring in a foreign object: rate each single-offset
     # copy as a whole with fill_score and keep those close to the best
-    rated = []
-    for err, oy, ox in sorted(set(refined))[:CANDIDATES]:
-        src = img[np.clip(yy + oy, 0, h - 1), np.clip(xx + ox, 0, w - 1)]
-        copy = np.where(hm[..., None], src, img[y0:y1, x0:x1])
-        rated.append((fill_score(copy, hm), err, oy, ox))
-    top = max(r[0] for r in rated)
-    refined = sorted(r[1:] for r in rated if r[0] >= 0.8 * top)[:4]
-    ring_px = img[ring_idx].astype(np.float32)
+    refined = refined[:CANDIDATES]
+    scores = _rate(crop8, hm, [_shifted(img, box, oy, ox) for _, oy, ox in refined])
+    top = max(scores)
+    refined = [r for r, s in zip(refined, scores) if s >= 0.8 * top][:4]
+    ring_px = img[ring].astype(np.float32)
     fit = refined[0][0] / (float(ring_px.var(axis=0).mean()) + 25.0)
+    crop = crop8.astype(np.float32)
     sigma = max(3.0, ring_w * 1.5)
-    den = cv2.GaussianBlur(rm.astype(np.float32), (0, 0), sigma) + 1e-6
-    sources, local = [], []
-    for err, oy, ox in refined:
-        sy = np.clip(yy + oy, 0, h - 1)
-        sx = np.clip(xx + ox, 0, w - 1)
-        src = img[sy, sx].astype(np.float32)
-        e = np.sum((src - crop) ** 2, axis=2) * rm
-        local.append(cv2.GaussianBlur(e, (0, 0), sigma) / den + 0.05 * err)
-        sources.append(src)
-    labels = np.argmin(np.stack(local), axis=0).astype(np.uint8)
-    if len(refined) > 1:
-        labels = cv2.medianBlur(labels, 7)
-    src = np.take_along_axis(np.stack(sources), labels[None, ..., None].astype(np.intp), axis=0)[0]
+    rmf = rm.astype(np.float32)
+    den = blur(rmf, sigma) + 1e-6
+    sources = [_shifted(img, box, oy, ox).astype(np.float32) for _, oy, ox in refined]
+    src = sources[0]
+    if len(sources) > 1:
+        local = [blur(_sqsum(s - crop) * rmf, sigma) / den + 0.05 * err
+                 for s, (err, _, _) in zip(sources, refined)]
+        labels = cv2.medianBlur(np.argmin(np.stack(local), axis=0).astype(np.uint8), 7)
+        src = src.copy()
+        for k in range(1, len(sources)):
+            src[labels == k] = sources[k][labels == k]
     # membrane: spread the ring residual of the chosen sources into the hole
-    resid = (crop - src) * rm[..., None]
-    corr = cv2.GaussianBlur(resid, (0, 0), sigma) / den[..., None]
-    weight = np.clip(cv2.GaussianBlur(rm.astype(np.float32), (0, 0), sigma) * 4, 0, 1)[..., None]
-    filled = np.clip(src + corr * weight, 0, 255)
+    resid = (crop - src) * rmf[..., None]
+    corr = blur(resid, sigma) / den[..., None]
+    weight = np.clip(den * 4, 0, 1)[..., None]
+    filled = np.clip(src + corr * weight + 0.5, 0, 255).astype(np.uint8)
     out = img.copy()
-    out[y0:y1, x0:x1] = np.where(hm[..., None], filled + 0.5, crop).astype(np.uint8)
-    return keep_outside(img, out, mask), fit
+    out[y0:y1, x0:x1] = np.where(mask[y0:y1, x0:x1, None], filled, crop8)  # pixels outside the mask stay
+    return out, fit
 
 
 @INPAINT.engine("offsets", kind="classical")
@@ -237,7 +280,8 @@ LARGE_HOLE = 0.06  # inscribed radius as a share of the short side
 def expected_quality(mask: np.ndarray, score: float) -> None:
     """Decline a removal whose best fill does not continue its surroundings when the hole is
     too wide for that to be a detail: the result would be a smear, not a removal."""
-    radius = float(cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3).max())
+    y0, y1, x0, x1 = hole_box(mask, 0)  # the distance inside the hole needs only its box
+    radius = float(cv2.distanceTransform(np.pad(mask[y0:y1, x0:x1], 1).astype(np.uint8), cv2.DIST_L2, 3).max())
     wide = radius / min(mask.shape) > LARGE_HOLE
     if wide and score < MIN_SCORE:
         raise CannotDo(

@@ -53,4 +53,4 @@ def mask_seg(ctx, image, mask):
     out[y0:y1, x0:x1] = out_crop & m
     if out.sum() < 0.02 * mask.sum():
         raise NotFound("MASK-SEG (offline) found no distinct object inside the mask")
-    return {"mask": out, "image": checkerboard_cutout(image, out)}
+    return {"mask": out, "image": checkerboard_cutout(image, out) if ctx.wants("image") else None}

@@ -176,7 +176,7 @@ def _colour_share(facts: g.Facts, mask: np.ndarray, names: set[str]) -> float:
 @RES.engine("grounding", kind="classical")
 def res(ctx, image, prompt):
     mask = ground(image, prompt)
-    return {"mask": mask, "image": checkerboard_cutout(image, mask)}
+    return {"mask": mask, "image": checkerboard_cutout(image, mask) if ctx.wants("image") else None}
 
 
 # -- model engine: CLIPSeg (text-prompted segmentation) -----------------------------------------
@@ -216,4 +216,4 @@ def res_clipseg(ctx, image, prompt):
     if not mask.any():
         raise NotFound(f"RES (CLIPSeg) found nothing matching {prompt.strip()!r} "
                        f"(best score {prob.max():.2f} < threshold {threshold:g})")
-    return {"mask": mask, "image": checkerboard_cutout(image, mask)}
+    return {"mask": mask, "image": checkerboard_cutout(image, mask) if ctx.wants("image") else None}

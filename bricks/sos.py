@@ -24,4 +24,4 @@ def sos(ctx, image):
     if not mask.any():
         raise NotFound("SOS (offline) found no subject that stands out from the background: "
                        "paint over the subject and press Plan & run (CLI: --mask FILE)")
-    return {"mask": mask, "image": checkerboard_cutout(image, mask)}
+    return {"mask": mask, "image": checkerboard_cutout(image, mask) if ctx.wants("image") else None}

@@ -302,6 +302,8 @@ class Executor:
         produced = spec.outputs_for(step.given())
         wanted = frozenset(needed.get(step.number, set()))
         outputs = self.cache.get(key)
+        if outputs is not None and not (wanted & produced) <= outputs.keys():
+            outputs = None  # cached when fewer of its outputs were needed (RES without its cut-out)
         hit = outputs is not None
         t0 = time.perf_counter()
         if not hit:

@@ -12,14 +12,9 @@ from .imaging import rgb
 
 def hole_box(mask: np.ndarray, margin: int) -> tuple[int, int, int, int]:
     """(y0, y1, x0, x1) of the mask's bounding box grown by `margin`, clipped to the image."""
-    ys, xs = np.nonzero(mask)
-    h, w = mask.shape
-    return (
-        max(0, int(ys.min()) - margin),
-        min(h, int(ys.max()) + 1 + margin),
-        max(0, int(xs.min()) - margin),
-        min(w, int(xs.max()) + 1 + margin),
-    )
+    x, y, w, h = cv2.boundingRect(np.ascontiguousarray(mask).view(np.uint8))
+    H, W = mask.shape
+    return max(0, y - margin), min(H, y + h + margin), max(0, x - margin), min(W, x + w + margin)
 
 
 def ring_around(mask: np.ndarray, width: float) -> np.ndarray:

@@ -105,6 +105,11 @@ class RunContext:
     def rng(self) -> np.random.Generator:
         return np.random.default_rng([self.seed, self.step])
 
+    def wants(self, output: str) -> bool:
+        """Whether to build this output: a later step or the result uses it (an engine called
+        directly, with no `needed`, builds everything)."""
+        return not self.needed or output in self.needed
+
 
 @dataclass
 class Engine:

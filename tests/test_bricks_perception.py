@@ -283,3 +283,46 @@ def test_colorpop_and_extract():
     cut = extract(CTX, image, mask)["image"]
     assert cut.shape == (*image.shape[:2], 4)
     assert np.array_equal(cut[..., 3] > 0, mask) and np.array_equal(cut[..., :3], image)
+
+
+def _dense_assign_lines(markers, lab):
+    """The definition: every pixel's 8 neighbours evaluated over the whole image (the code
+    before line pixels alone were looked at)."""
+    h, w = markers.shape
+    pm = np.pad(markers, 1, constant_values=0)
+    pl = np.pad(lab, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    best_d = np.full((h, w), np.inf, np.float32)
+    best_id = np.zeros((h, w), np.int32)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy == 0 and dx == 0:
+                continue
+            nid = pm[1 + dy: 1 + dy + h, 1 + dx: 1 + dx + w]
+            d = np.abs(pl[1 + dy: 1 + dy + h, 1 + dx: 1 + dx + w] - lab).sum(axis=2)
+            d = np.where(nid > 0, d, np.inf)
+            better = d < best_d
+            best_d = np.where(better, d, best_d)
+            best_id = np.where(better, nid, best_id)
+    out = markers.copy()
+    lost = markers <= 0
+    out[lost] = best_id[lost]
+    left = out <= 0
+    if left.any():
+        grown = cv2.dilate(np.maximum(out, 0).astype(np.float32), np.ones((3, 3), np.uint8))
+        out[left] = grown[left].astype(np.int32)
+    return out
+
+
+@pytest.mark.parametrize("name", ["astronaut", "motorcycle", "coffee"])
+def test_watershed_lines_assigned_at_line_pixels_only_give_the_same_segments(name):
+    from lego_demo.bench.sample_photos import photo
+    from lego_demo.regions import assign_lines
+
+    image = photo(name, 512)
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    markers = cv2.connectedComponents((cv2.Canny(image, 80, 160) == 0).astype(np.uint8), connectivity=4)[1]
+    markers[np.random.default_rng(0).random(markers.shape) < 0.01] = 0  # specks left to the watershed
+    cv2.watershed(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), markers)
+    markers[:3, :3] = -1  # a line pixel with no segment beside it (a junction)
+    assert (markers <= 0).any()
+    assert np.array_equal(assign_lines(markers, lab), _dense_assign_lines(markers, lab))

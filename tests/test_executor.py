@@ -156,3 +156,33 @@ def test_intermediate_size_cap(image):
     big = lambda ctx, image: {"image": np.zeros((3000, 3000, 3), np.uint8)}  # noqa: E731
     with pytest.raises(StepError, match="over the limit of 4 MP"):
         Executor(_registry_with(big), max_pixels=4_000_000).run(parse_workflow(WF).workflow, image)
+
+
+def _cutout_brick():
+    """A RES-like brick that builds its cut-out only when a later step or the result uses it."""
+    spec = brick("CUTTER", kind="predict", summary="mask and cut-out", inputs={"image": "Image"},
+                 outputs={"mask": "Mask", "image": "Image"})
+    built = []
+
+    @spec.engine("np")
+    def run(ctx, image):
+        built.append(ctx.wants("image"))
+        return {"mask": image[..., 0] > 100, "image": image.copy() if ctx.wants("image") else None}
+
+    return spec, built
+
+
+def test_an_output_no_step_uses_is_not_built_and_a_later_need_reruns_the_step(image):
+    spec, built = _cutout_brick()
+    ex = Executor(Registry([spec]))
+    step = '{"step": 1, "model": "CUTTER", "input": {"image": "init[image]"}, "output": {"mask": "step1[mask]", "image": "step1[image]"}}'
+    only_mask = parse_workflow(f'{{"process": "m", "pipeline": [{step}, {{"result": "[step1[mask]]"}}]}}').workflow
+    both = parse_workflow(f'{{"process": "m", "pipeline": [{step}, {{"result": "[step1[mask], step1[image]]"}}]}}').workflow
+    first = ex.run(only_mask, image)
+    assert built == [False] and "image" not in first.values[1]
+    again = ex.run(only_mask, image)
+    assert again.cached == [1] and built == [False]
+    wider = ex.run(both, image)  # the cached entry lacks the cut-out: the step runs again
+    assert wider.executed == [1] and built == [False, True]
+    assert np.array_equal(wider.results[1], image)
+    assert ex.run(both, image).cached == [1] and ex.run(only_mask, image).cached == [1]
