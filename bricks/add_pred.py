@@ -2,14 +2,16 @@
 
 import re
 
-import cv2
 import numpy as np
 
 from lego_demo import grounding as g
 from lego_demo.diffusion import TRANSFORMERS, model_check
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.imaging import rgb, same_size
+from lego_demo.lazy import lazy
 from lego_demo.spec import Input, brick
+
+cv2 = lazy("cv2")
 
 ADD_PRED = brick(
     "ADD-PRED",

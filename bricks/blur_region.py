@@ -1,11 +1,13 @@
 """BLUR-REGION: blur the mask area (faces, number plates, a busy background)."""
 
-import cv2
 import numpy as np
 
 from lego_demo.errors import BadInput
 from lego_demo.imaging import keep_outside, rgb, same_size
+from lego_demo.lazy import lazy
 from lego_demo.spec import Input, brick
+
+cv2 = lazy("cv2")
 
 BLUR_REGION = brick(
     "BLUR-REGION",

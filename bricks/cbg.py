@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import re
 
-import cv2
 import numpy as np
 
 from lego_demo.colours import find_colours, unknown_words
 from lego_demo.diffusion import model_check
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.imaging import keep_outside, rgb, same_size
+from lego_demo.lazy import lazy
 from lego_demo.spec import Input, brick
+
+cv2 = lazy("cv2")
 
 CBG = brick(
     "CBG",

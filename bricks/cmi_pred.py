@@ -1,12 +1,14 @@
 """CMI-PRED: a caption of the image, and for outpainting an expanded canvas + its mask."""
 
-import cv2
 import numpy as np
 
 from lego_demo.diffusion import TRANSFORMERS, model_check
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.imaging import rgb
+from lego_demo.lazy import lazy
 from lego_demo.spec import Input, brick
+
+cv2 = lazy("cv2")
 
 RATIOS = ("left_ratio", "right_ratio", "top_ratio", "bottom_ratio")
 MAX_RATIO = 4.0

@@ -1,10 +1,12 @@
 """COLORPOP: keep the colour only inside the mask, the rest turns grey."""
 
-import cv2
 import numpy as np
 
 from lego_demo.imaging import keep_outside, rgb, same_size
+from lego_demo.lazy import lazy
 from lego_demo.spec import brick
+
+cv2 = lazy("cv2")
 
 COLORPOP = brick(
     "COLORPOP",

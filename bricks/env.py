@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import re
 
-import cv2
 import numpy as np
-from scipy import ndimage
 
-from lego_demo import scene
 from lego_demo.diffusion import model_check
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.grounding import Facts
 from lego_demo.imaging import rgb, scale_edit
+from lego_demo.lazy import lazy
 from lego_demo.spec import Input, brick
-from lego_demo.subject import people_and_what_they_hold
+
+cv2 = lazy("cv2")
+ndimage = lazy("scipy.ndimage")
+scene = lazy("lego_demo.scene")
+subjects = lazy("lego_demo.subject")
 
 ENV = brick(
     "ENV",
@@ -227,7 +229,7 @@ def upward(image) -> np.ndarray:
         snow = np.maximum(snow, ground * np.clip(1.3 - texture / 150, 0, 0.9))
         snow *= 1 - sky[..., 0]
     try:  # no snow on people: a head is not a ledge
-        people = people_and_what_they_hold(facts).astype(np.float32)
+        people = subjects.people_and_what_they_hold(facts).astype(np.float32)
         snow *= 1 - cv2.GaussianBlur(people, (0, 0), 3)
     except CannotDo:
         pass

@@ -7,13 +7,15 @@ fast, blurs texture). The score (0..1) says how well the fill matches its surrou
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.fill_score import fill_score, hole_box
 from lego_demo.imaging import keep_outside, rgb, same_size
+from lego_demo.lazy import lazy
 from lego_demo.spec import brick
+
+cv2 = lazy("cv2")
 
 FASTINPAINT = brick(
     "FASTINPAINT",

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 
-import cv2
 import numpy as np
 from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
@@ -24,7 +23,10 @@ from lego_demo.colours import find_colours, unknown_words
 from lego_demo.diffusion import model_check
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.imaging import keep_outside, rgb, same_size
+from lego_demo.lazy import lazy
 from lego_demo.spec import Input, brick
+
+cv2 = lazy("cv2")
 
 FILL = brick(
     "FILL",

@@ -1,9 +1,11 @@
 """GROW: widen (or narrow) a mask by a margin, so an edit also covers an object's edges."""
 
-import cv2
 import numpy as np
 
+from lego_demo.lazy import lazy
 from lego_demo.spec import Input, brick
+
+cv2 = lazy("cv2")
 
 GROW = brick(
     "GROW",

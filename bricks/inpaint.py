@@ -21,7 +21,6 @@ Pixels outside the mask are returned unchanged.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from bricks.fastinpaint import check_hole
@@ -29,8 +28,11 @@ from lego_demo.diffusion import model_check
 from lego_demo.errors import CannotDo
 from lego_demo.fill_score import fill_score, hole_box, ring_around
 from lego_demo.imaging import blur, keep_outside, rgb, same_size
+from lego_demo.lazy import lazy
 from lego_demo.spec import Input, brick
-from lego_demo.subject import saliency_map
+
+cv2 = lazy("cv2")
+subjects = lazy("lego_demo.subject")
 
 INPAINT = brick(
     "INPAINT",
@@ -87,7 +89,7 @@ def _candidate_offsets(img: np.ndarray, hole: np.ndarray, size: int, ring_w: int
     cost[(overlap > 0.5) | (count < 0.6 * float(m.sum()))] = np.inf
     # never copy a salient structure (a handle, an edge of another object) into the hole: the
     # source under the shifted hole may be no more salient than the ring around the hole
-    sal = cv2.GaussianBlur(saliency_map(small), (0, 0), 2) * known
+    sal = cv2.GaussianBlur(subjects.saliency_map(small), (0, 0), 2) * known
     hole_t = (sh[t0:t1, u0:u1] > 0).astype(np.float32)
     source_sal = corr(sal, hole_t) / max(float(hole_t.sum()), 1.0)
     cost[source_sal > 1.5 * float(sal[ring].mean()) + 0.05] = np.inf

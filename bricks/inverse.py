@@ -1,9 +1,11 @@
 """INVERSE: subtract one mask (or image) from another; a null mask1 means "everything"."""
 
-import cv2
 
 from lego_demo.imaging import rgb, same_size
+from lego_demo.lazy import lazy
 from lego_demo.spec import Input, brick, one_kind_per_step
+
+cv2 = lazy("cv2")
 
 _rules, _produces = one_kind_per_step(
     masks=("mask1", "mask2"), images=("image1", "image2"), need_masks=("mask2",)

@@ -1,11 +1,13 @@
 """PIXELATE: mosaic the mask area."""
 
-import cv2
 import numpy as np
 
 from lego_demo.errors import BadInput
 from lego_demo.imaging import keep_outside, rgb, same_size
+from lego_demo.lazy import lazy
 from lego_demo.spec import Input, brick
+
+cv2 = lazy("cv2")
 
 PIXELATE = brick(
     "PIXELATE",

@@ -10,14 +10,16 @@ marble procedural veins (seeded noise), both multiplied into the object's own sh
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from lego_demo.colours import ACHROMATIC, NAMED, find_colours, unknown_words
 from lego_demo.diffusion import model_check
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.imaging import keep_outside, rgb, same_size
+from lego_demo.lazy import lazy
 from lego_demo.spec import Input, brick
+
+cv2 = lazy("cv2")
 
 RCM = brick(
     "RCM",

@@ -5,14 +5,17 @@ from __future__ import annotations
 import numpy as np
 
 from lego_demo import grounding as g
-from lego_demo import parts, scene
+from lego_demo import parts
 from lego_demo.colours import CATEGORIES
 from lego_demo.diffusion import TRANSFORMERS, model_check
 from lego_demo.errors import BadInput, CannotDo, NotFound
 from lego_demo.imaging import checkerboard_cutout
+from lego_demo.lazy import lazy
 from lego_demo.phrases import parse
 from lego_demo.regions import Region, components, is_objectlike, pick, touches_frame
 from lego_demo.spec import brick
+
+scene = lazy("lego_demo.scene")
 
 RES = brick(
     "RES",

@@ -1,11 +1,13 @@
 """RESIZE: scale the valid part of a mask or image by a ratio, about its own centre."""
 
-import cv2
 import numpy as np
 
 from lego_demo.errors import BadInput
 from lego_demo.imaging import opaque
+from lego_demo.lazy import lazy
 from lego_demo.spec import Input, brick, one_kind_per_step
+
+cv2 = lazy("cv2")
 
 _rules, _produces = one_kind_per_step(masks=("mask",), images=("image",))
 MAX_SIDE = 8192

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from lego_demo.errors import BadInput
+from lego_demo.lazy import lazy
 from lego_demo.spec import Input, brick
+
+cv2 = lazy("cv2")
 
 ROTATE = brick(
     "ROTATE",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 
-import cv2
 import numpy as np
 from PIL import Image as PILImage
 
@@ -19,7 +18,10 @@ from lego_demo.diffusion import model_check
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.grounding import Facts
 from lego_demo.imaging import keep_outside, rgb, same_size, scale_edit
+from lego_demo.lazy import lazy
 from lego_demo.spec import Input, brick
+
+cv2 = lazy("cv2")
 
 STYLE = brick(
     "STYLE",

@@ -12,7 +12,6 @@ the old ink's colour.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
@@ -21,7 +20,10 @@ from bricks.fill import box, draw_text
 from lego_demo import grounding as g
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.imaging import keep_outside, rgb, same_size
+from lego_demo.lazy import lazy
 from lego_demo.spec import Input, brick
+
+cv2 = lazy("cv2")
 
 TEXT = brick(
     "TEXT",

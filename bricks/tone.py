@@ -10,12 +10,14 @@ are already strong.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from lego_demo.errors import BadInput
 from lego_demo.imaging import keep_outside, same_size
+from lego_demo.lazy import lazy
 from lego_demo.spec import Input, brick
+
+cv2 = lazy("cv2")
 
 
 def _rules(given: frozenset[str]) -> list[str]:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from .imaging import rgb
+from .lazy import lazy
+
+cv2 = lazy("cv2")
 
 # the basic categories a pixel can be named with (exclusive labels), in label order
 CATEGORIES = ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "brown", "white", "grey",

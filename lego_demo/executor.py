@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
 from .errors import BadInput, CannotDo, InvalidWorkflow, LegoError, StepCannotDo, StepError
@@ -158,16 +157,17 @@ class RunResult:
 
 
 def run_order(workflow: Workflow) -> list[Step]:
-    """Steps in dependency order (ties keep the listed order)."""
-    g = nx.DiGraph()
-    position = {s.number: i for i, s in enumerate(workflow.steps)}
-    g.add_nodes_from(position)
-    for s in workflow.steps:
-        for _, ref in s.refs():
-            if ref.step is not None:
-                g.add_edge(ref.step, s.number)
-    order = nx.lexicographical_topological_sort(g, key=lambda n: position[n])
-    return [workflow.step(n) for n in order]
+    """Steps in dependency order (ties keep the listed order): of the steps whose inputs are
+    ready, the first listed runs next. The workflow is validated, so there is no cycle."""
+    waiting = {s.number: {ref.step for _, ref in s.refs() if ref.step is not None and ref.step != s.number}
+               for s in workflow.steps}
+    order: list[Step] = []
+    done: set[int] = set()
+    while len(order) < len(workflow.steps):
+        step = next(s for s in workflow.steps if s.number not in done and waiting[s.number] <= done)
+        order.append(step)
+        done.add(step.number)
+    return order
 
 
 def _frozen(value: Any) -> Any:

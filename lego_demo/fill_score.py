@@ -3,11 +3,13 @@ choice between candidate fills, and the critic's check of a removal all use it."
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
-from scipy import ndimage
 
 from .imaging import rgb
+from .lazy import lazy
+
+cv2 = lazy("cv2")
+ndimage = lazy("scipy.ndimage")
 
 
 def hole_box(mask: np.ndarray, margin: int) -> tuple[int, int, int, int]:

@@ -17,15 +17,17 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
-import cv2
 import numpy as np
-from skimage import measure
 
 from .colours import CATEGORIES, colour_labels
 from .errors import CannotDo, NotFound
 from .imaging import rgb
+from .lazy import lazy
 from .regions import Region, assign_lines, components, disk, is_objectlike, segment_regions, touches_frame
-from .subject import main_subject, saliency_map, work_size
+
+cv2 = lazy("cv2")
+measure = lazy("skimage.measure")
+subjects = lazy("lego_demo.subject")  # the subject finders (OpenCV, SciPy) load with the first Facts that needs them
 
 # -- learned detectors that ship in wheels -------------------------------------------------------
 _MP_LOCK = threading.Lock()  # mediapipe graphs are not thread-safe
@@ -102,7 +104,7 @@ class Facts:
     @cached_property
     def small(self) -> np.ndarray:
         """The image at ≤ 512 px for the learned detectors (they resize internally anyway)."""
-        return np.ascontiguousarray(cv2.resize(self.image, work_size(self.shape, 512), interpolation=cv2.INTER_AREA))
+        return np.ascontiguousarray(cv2.resize(self.image, subjects.work_size(self.shape, 512), interpolation=cv2.INTER_AREA))
 
     def up(self, small_mask: np.ndarray) -> np.ndarray:
         """A float / bool map at `small` size back to full size (bool)."""
@@ -297,8 +299,8 @@ class Facts:
 
     @cached_property
     def saliency(self) -> np.ndarray:
-        small = cv2.resize(self.image, work_size(self.shape, 320), interpolation=cv2.INTER_AREA)
-        return cv2.resize(saliency_map(small), (self.shape[1], self.shape[0]))
+        small = cv2.resize(self.image, subjects.work_size(self.shape, 320), interpolation=cv2.INTER_AREA)
+        return cv2.resize(subjects.saliency_map(small), (self.shape[1], self.shape[0]))
 
     def enclosed(self, region: Region, delta_e: float = 25.0) -> float:
         """Share of a ring around the region (width a tenth of its size) whose colour differs
@@ -350,7 +352,7 @@ class Facts:
     def subject(self) -> np.ndarray:
         """The main subject (lego_demo/subject.py): people with what they hold, a distinct
         object, or the object the frame is around."""
-        return main_subject(self)
+        return subjects.main_subject(self)
 
     def memo(self, key: str, compute):
         """Analyses other modules derive from these facts (hair, sky, …), computed once."""

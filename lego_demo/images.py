@@ -151,8 +151,10 @@ def to_pil(value: np.ndarray) -> Image.Image:
 
 
 def save_png(value: np.ndarray, path: str | Path) -> Path:
+    """A lossless PNG, written with fast compression (zlib level 1: a few times faster than the
+    default at 10–30% more bytes)."""
     path = Path(path)
-    to_pil(value).save(path, format="PNG")
+    to_pil(value).save(path, format="PNG", compress_level=1)
     return path
 
 

@@ -13,13 +13,15 @@ person's hair, and what a person wears. Every mask is fitted to the image's edge
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
-from scipy import ndimage
 
 from .colours import CATEGORIES, colour_labels, looks
 from .errors import CannotDo, NotFound
-from .subject import fit_edges, largest_components, people_and_what_they_hold
+from .lazy import lazy
+
+cv2 = lazy("cv2")
+ndimage = lazy("scipy.ndimage")
+subjects = lazy("lego_demo.subject")
 
 GARMENTS = frozenset(
     "suit spacesuit jacket coat shirt tshirt blouse dress uniform sweater jumper hoodie top vest cardigan "
@@ -69,7 +71,7 @@ def colour_part(facts, category: str, shade: str | None, scope: np.ndarray, keep
     n, ids = cv2.connectedComponents((like | core).astype(np.uint8), connectivity=8)
     touching = np.unique(ids[core])
     found = np.isin(ids, touching[touching > 0])
-    return fit_edges(facts.image, found) & _grow(scope, 3)
+    return subjects.fit_edges(facts.image, found) & _grow(scope, 3)
 
 
 def _lab_model(lab: np.ndarray, where: np.ndarray):
@@ -89,7 +91,7 @@ def _hair(facts) -> np.ndarray:
         raise NotFound("RES (offline) finds hair around a detected face, and found no face: "
                        "paint over the hair and press Plan & run (CLI: --mask FILE)")
     lab = cv2.cvtColor(facts.image, cv2.COLOR_RGB2LAB).astype(np.float32)
-    person = people_and_what_they_hold(facts) | facts.person  # the selfie mask keeps the hair's volume
+    person = subjects.people_and_what_they_hold(facts) | facts.person  # the selfie mask keeps the hair's volume
     if not person.any():
         person = np.ones(facts.shape, bool)
     h, w = facts.shape
@@ -127,7 +129,7 @@ def _hair(facts) -> np.ndarray:
         raise NotFound("RES (offline) found a face but could not tell its hair from the background: "
                        "paint over the hair and press Plan & run (CLI: --mask FILE)")
     out = ndimage.binary_fill_holes(out) & ~face_all
-    return fit_edges(facts.image, _clean(out, 0.0003)) & ~face_all & _grow(person, 3)
+    return subjects.fit_edges(facts.image, _clean(out, 0.0003)) & ~face_all & _grow(person, 3)
 
 
 def clothes(facts) -> np.ndarray:
@@ -138,7 +140,7 @@ def clothes(facts) -> np.ndarray:
 def _clothes(facts) -> np.ndarray:
     person = facts.person
     if person.any():  # the selfie mask follows sleeves and hems that the pose mask cuts off
-        person = person | people_and_what_they_hold(facts)
+        person = person | subjects.people_and_what_they_hold(facts)
     if not person.any():
         raise NotFound("RES (offline) finds clothes on a person and found no person (it needs a visible "
                        "face): paint over them and press Plan & run (CLI: --mask FILE)")
@@ -175,4 +177,4 @@ def garment(facts, noun: str) -> np.ndarray:
     if not found.any():
         raise NotFound(f"RES (offline) could not tell the {noun} from the rest of the clothes: paint over it and "
                        "press Plan & run (CLI: --mask FILE)")
-    return largest_components(found, 0.05)
+    return subjects.largest_components(found, 0.05)

@@ -16,8 +16,7 @@ import difflib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-
-import networkx as nx
+from graphlib import CycleError, TopologicalSorter
 
 from .registry import Registry
 from .spec import MAX_STR_CHARS, BrickSpec, Input
@@ -286,26 +285,28 @@ class _Checker:
             if vtype is not want:
                 self.problem("wrong_type", f"expects a {want.value} but {ref} is a {vtype.value}", step, name)
 
-    def graph(self) -> nx.DiGraph:
-        g = nx.DiGraph()
-        g.add_nodes_from(s.number for s in self.wf.steps)
-        for step in self.wf.steps:
-            for _, ref in step.refs():
-                if ref.step is not None and ref.step in self.by_number and ref.step != step.number:
-                    g.add_edge(ref.step, step.number)
-        return g
+    def edges(self) -> list[tuple[int, int]]:
+        """(used step, step using it) for every reference between two existing steps, grouped by
+        the used step in listed order."""
+        position = {s.number: i for i, s in enumerate(self.wf.steps)}
+        found = dict.fromkeys(
+            (ref.step, step.number) for step in self.wf.steps for _, ref in step.refs()
+            if ref.step is not None and ref.step in self.by_number and ref.step != step.number)
+        return sorted(found, key=lambda e: position[e[0]])
 
     def order(self) -> None:
-        g = self.graph()
+        edges = self.edges()
+        graph = TopologicalSorter({s.number: () for s in self.wf.steps})
+        for a, b in edges:
+            graph.add(b, a)
         try:
-            cycle = nx.find_cycle(g)
-        except nx.NetworkXNoCycle:
-            cycle = None
-        if cycle:
-            path = " -> ".join(f"step {a}" for a, _ in cycle) + f" -> step {cycle[0][0]}"
-            self.problems.append(Problem("cycle", f"the steps depend on each other in a cycle: {path}", cycle[0][0]))
+            graph.prepare()
+        except CycleError as exc:
+            cycle = exc.args[1]  # [a, b, …, a]: each step is used by the next
+            path = " -> ".join(f"step {n}" for n in cycle)
+            self.problems.append(Problem("cycle", f"the steps depend on each other in a cycle: {path}", cycle[0]))
             return
-        for a, b in g.edges:
+        for a, b in edges:
             if a > b:
                 self.repairs.append(f"step {b} uses step {a}, which is listed later; steps run in dependency order")
 

@@ -12,20 +12,22 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import cv2
 import numpy as np
-from scipy.spatial import cKDTree
 
 from ..colours import parse_colour
 from ..errors import NotFound, StepError
 from ..executor import Executor
 from ..imaging import rgb
+from ..lazy import lazy
 from ..metrics import iou, psnr
 from ..registry import Registry
 from ..verify import UNVERIFIED_CAP
 from ..workflow import Ref, Step
 from . import evidence
 from .base import Check, Critique
+
+cv2 = lazy("cv2")
+spatial = lazy("scipy.spatial")  # ~0.3 s to import: only when a check needs it
 
 REMOVAL = {"INPAINT", "FASTINPAINT"}
 MONOCHROME = re.compile(r"black[\s-]*(?:and|&)[\s-]*white|\bgr[ae]y(?:scale)?\b|monochrome|\bb\s*&\s*w\b", re.I)
@@ -227,7 +229,7 @@ class OfflineCritic:
             near, away = inner & (direction == k), far & (direction == k)
             if near.sum() < 10 or away.sum() < 10:
                 continue
-            distance, _ = cKDTree(lab[away][:: max(1, int(away.sum()) // 2000)]).query(lab[near], k=1)
+            distance, _ = spatial.cKDTree(lab[away][:: max(1, int(away.sum()) // 2000)]).query(lab[near], k=1)
             worst = max(worst, float((distance > REMNANT_DELTA_E).mean()))
         return Check(name, "semantic", worst <= REMNANT_SHARE, worst,
                      f"<= {REMNANT_SHARE:g} of the band just outside (any direction) in colours not seen farther out",
