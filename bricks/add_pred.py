@@ -4,7 +4,6 @@ import re
 
 import numpy as np
 
-from lego_demo import grounding as g
 from lego_demo.diffusion import TRANSFORMERS, model_check
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.imaging import rgb, same_size
@@ -12,6 +11,7 @@ from lego_demo.lazy import lazy
 from lego_demo.spec import Input, brick
 
 cv2 = lazy("cv2")
+subjects = lazy("lego_demo.subject")
 
 ADD_PRED = brick(
     "ADD-PRED",
@@ -73,7 +73,7 @@ def add_pred(ctx, image, prompt, mask=None):
     grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
     busy = cv2.Canny(grey, 60, 150).astype(np.float32) / 255
     busy = 0.6 * cv2.blur(busy, (9, 9)) / max(float(busy.mean()), 1e-3) / 4
-    busy += 0.4 * g.saliency_map(small)
+    busy += 0.4 * subjects.saliency_map(small)
     r = size * min(sw, sh)
     rx, ry = r / np.sqrt(aspect), r * np.sqrt(aspect)
     allowed = np.ones((sh, sw), bool)
@@ -88,7 +88,7 @@ def add_pred(ctx, image, prompt, mask=None):
     allowed &= (xx >= rx) & (xx <= sw - rx) & (yy >= ry) & (yy <= sh - ry)
     prefer = np.zeros((sh, sw), np.float32)
     if relation is not None:
-        anchor_mask = _ground(image, anchor)
+        anchor_mask = _ground(image, anchor, ctx.models)
         am = cv2.resize(anchor_mask.astype(np.uint8), (sw, sh), interpolation=cv2.INTER_NEAREST).astype(bool)
         ys, xs = np.nonzero(am)
         ax0, ax1, ay0, ay1 = xs.min(), xs.max(), ys.min(), ys.max()
@@ -120,11 +120,11 @@ def add_pred(ctx, image, prompt, mask=None):
     return {"mask": out}
 
 
-def _ground(image, phrase):
+def _ground(image, phrase, models):
     from bricks.res import ground  # the RES brick's grounding, for "next to the red box"
 
     try:
-        return ground(image, phrase)
+        return ground(image, phrase, models)
     except CannotDo as exc:
         raise CannotDo(f"ADD-PRED cannot place it relative to {phrase!r}: {exc}") from None
 

@@ -81,10 +81,10 @@ def _vertical(h, w, top, bottom):
     return np.broadcast_to(np.float32(top) * (1 - t) + np.float32(bottom) * t, (h, w, 3))
 
 
-def _sky_of(ctx_image) -> np.ndarray | None:
+def _sky_of(facts: Facts) -> np.ndarray | None:
     """The sky as a soft 0..1 map (lego_demo/scene.py), or None if there is none."""
     try:
-        m = scene.sky(Facts(ctx_image))
+        m = scene.sky(facts)
     except CannotDo:
         return None
     h, w = m.shape
@@ -115,12 +115,12 @@ def _lights(f):
     return cv2.GaussianBlur(lit, (0, 0), 1.5)[..., None]
 
 
-def night(f, rng, image):
+def night(f, rng, facts):
     """Darker and moonlit blue; lamps and lit windows keep their light and glow."""
     lit = _lights(f)
     dark = cv2.pow(np.clip(_sat(f, 0.45), 0, 1).astype(np.float32), 1.35) * 0.38
     dark = dark * np.array([0.72, 0.88, 1.35], np.float32)
-    sky = _sky_of(image)
+    sky = _sky_of(facts)
     if sky is not None:
         dark = dark * (1 - sky) + sky * _sky_gradient(f, sky, (0.01, 0.02, 0.07), (0.05, 0.08, 0.2))
     glow = cv2.GaussianBlur(lit, (0, 0), max(3.0, max(f.shape[:2]) / 150))[..., None] * np.float32([0.5, 0.36, 0.12])
@@ -128,11 +128,11 @@ def night(f, rng, image):
     return out + rng.normal(0, 0.01, f.shape[:2] + (1,)).astype(np.float32)
 
 
-def sunset(f, rng, image):
+def sunset(f, rng, facts):
     """Warm, low light; the sky (if there is one) becomes an orange-to-gold gradient."""
     warm = _sat(f, 1.15) * np.array([1.12, 0.95, 0.72], np.float32) * 0.92
     warm = 0.5 + (warm - 0.5) * 1.08
-    sky = _sky_of(image)
+    sky = _sky_of(facts)
     if sky is None:
         return warm
     return warm * (1 - sky) + sky * _sky_gradient(f, sky, (0.42, 0.2, 0.32), (1.0, 0.62, 0.24))
@@ -196,13 +196,13 @@ def autumn(f, rng, image=None):
     return out * np.array([1.06, 1.0, 0.9], np.float32)
 
 
-def upward(image) -> np.ndarray:
+def upward(image: np.ndarray | Facts) -> np.ndarray:
     """Where snow would settle (0..1): the tops of things (a band below edges that run roughly
     level, with darker or farther things above) and flat ground low in the frame; never the
     sky or the main subject (a person's or a cat's head is not a ledge)."""
-    img = rgb(image)
+    facts = image if isinstance(image, Facts) else Facts(rgb(image))
+    img = facts.image
     h, w = img.shape[:2]
-    facts = Facts(img)
     grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
     gx, gy = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)
     level = (np.abs(gy) > 2.0 * np.abs(gx)) & (np.abs(gy) > 40)
@@ -210,7 +210,7 @@ def upward(image) -> np.ndarray:
     level = cv2.morphologyEx(level.astype(np.uint8), cv2.MORPH_OPEN, np.ones((1, run), np.uint8)).astype(bool)
     band = max(2, round(min(h, w) / 250))  # snow on a bar or a ledge is a thin layer
     tops = cv2.dilate(level.astype(np.uint8), np.ones((band, 1), np.uint8), anchor=(0, 0)).astype(np.float32)
-    sky = _sky_of(img)
+    sky = _sky_of(facts)
     if sky is None:  # a close-up or an indoor scene: nothing faces an open sky
         return np.zeros((h, w), np.float32)
     snow = tops * 0.6
@@ -236,14 +236,14 @@ def upward(image) -> np.ndarray:
     return cv2.GaussianBlur(snow, (0, 0), 1.2)
 
 
-def winter(f, rng, image):
+def winter(f, rng, facts):
     """Cool, pale and desaturated, with snow lying on what faces up."""
     out = _sat(f, 0.45) * np.array([0.9, 0.97, 1.1], np.float32)
     out = 0.12 + 0.88 * cv2.pow(np.clip(out, 0, 1).astype(np.float32), 0.85)
     h, w = f.shape[:2]
     grain = cv2.resize(rng.uniform(0, 1, (max(2, h // 6), max(2, w // 6))).astype(np.float32), (w, h),
                        interpolation=cv2.INTER_CUBIC)
-    cover = np.clip(upward(image) * (0.75 + 0.5 * grain), 0, 1)[..., None]
+    cover = np.clip(upward(facts) * (0.75 + 0.5 * grain), 0, 1)[..., None]
     light = float(np.clip(0.35 + 1.2 * f.mean(), 0.45, 1.0))  # snow at dusk is as dim as the scene's light
     snow = np.float32([0.93, 0.95, 1.0]) * light * (0.92 + 0.08 * grain[..., None])
     return out * (1 - cover) + snow * cover
@@ -259,7 +259,8 @@ def env(ctx, image, prompt, strength=None):
         raise BadInput("ENV needs a prompt naming the weather, season or time of day")
     name = parse_env(prompt)
     f = rgb(image).astype(np.float32) / 255
-    out = np.clip(GRADE[name](f, ctx.rng(), image) * 255 + 0.5, 0, 255).astype(np.uint8)
+    facts = Facts(rgb(image), ctx.models)  # the sky and the subject, measured once
+    out = np.clip(GRADE[name](f, ctx.rng(), facts) * 255 + 0.5, 0, 255).astype(np.uint8)
     return {"image": scale_edit(rgb(image), out, strength)}  # 1 = as graded, 0.5 half-way, 2 twice as far
 
 

@@ -78,8 +78,9 @@ def _colour_in(facts: g.Facts, q, scope: np.ndarray) -> np.ndarray:
     return np.any(found, axis=0) if found else np.zeros(facts.shape, bool)
 
 
-def ground(image: np.ndarray, prompt: str) -> np.ndarray:
-    """The mask a phrase names; raises CannotDo for words it cannot ground or when nothing matches."""
+def ground(image: np.ndarray, prompt: str, models=None) -> np.ndarray:
+    """The mask a phrase names; raises CannotDo for words it cannot ground or when nothing matches.
+    `models`: the model manager holding the detectors (lego_demo/detectors.py)."""
     if not isinstance(prompt, str) or not prompt.strip():
         raise BadInput("RES needs a non-empty prompt naming what to segment")
     q = parse(prompt)
@@ -88,7 +89,7 @@ def ground(image: np.ndarray, prompt: str) -> np.ndarray:
         raise _cannot(q.unknown)
     if not (q.measurable or q.parts):
         raise _cannot(q.unknown or [prompt.strip()])
-    facts = g.Facts(image)
+    facts = g.Facts(image, models)
     shape = facts.shape
     what = prompt.strip()
     located = not (q.shapes or q.positions or q.size)
@@ -178,7 +179,7 @@ def _colour_share(facts: g.Facts, mask: np.ndarray, names: set[str]) -> float:
 
 @RES.engine("grounding", kind="classical")
 def res(ctx, image, prompt):
-    mask = ground(image, prompt)
+    mask = ground(image, prompt, ctx.models)
     return {"mask": mask, "image": checkerboard_cutout(image, mask) if ctx.wants("image") else None}
 
 

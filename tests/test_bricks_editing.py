@@ -9,11 +9,12 @@ from bricks import cbg, crop, env, fastinpaint, fill, flip, inpaint, pose, rcm, 
 from lego_demo.colours import hue_deg, parse_colour
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.metrics import psnr
+from lego_demo.models import ModelManager
 from lego_demo.registry import Registry
 from lego_demo.spec import RunContext
 from lego_demo.synthetic import make_scene
 
-CTX = RunContext(step=1, seed=0)
+CTX = RunContext(step=1, seed=0, models=ModelManager())  # the detectors load once for the module
 
 
 def _removal(bg, seed, which):
@@ -211,9 +212,9 @@ def test_text_replace_uses_ocr():
     canvas = np.full((200, 600, 3), 235, np.uint8)
     cv2.putText(canvas, "HELLO", (150, 130), cv2.FONT_HERSHEY_SIMPLEX, 3, (10, 10, 10), 6, cv2.LINE_AA)
     out = text.text_brick(CTX, canvas, "BYE", replace="hello")["image"]
-    found, _, seen = text.find_text(out, "hello")
+    found, _, seen = text.find_text(out, "hello", CTX.models)
     assert not found, seen
-    found, _, seen = text.find_text(out, "bye")
+    found, _, seen = text.find_text(out, "bye", CTX.models)
     assert found, seen
 
 

@@ -20,11 +20,12 @@ from bricks.res import ground, res
 from bricks.sos import sos
 from lego_demo.errors import CannotDo
 from lego_demo.metrics import iou
+from lego_demo.models import ModelManager
 from lego_demo.spec import RunContext
 from lego_demo.synthetic import BACKGROUNDS, make_scene
 
 DATA = Path(__file__).parent / "data"
-CTX = RunContext(step=1)
+CTX = RunContext(step=1, models=ModelManager())  # the detectors load once for the module
 SEEDS = range(6)
 
 

@@ -116,6 +116,21 @@ def test_missing_files_and_mismatched_mask(files):
     assert r.returncode == 2 and "must match" in r.stderr
 
 
+def test_discovery_and_planning_import_no_image_library():
+    """`plan`, `validate` and `bricks` start fast: OpenCV, SciPy, scikit-image, networkx and
+    matplotlib load when an engine runs or a graph is drawn, not before."""
+    code = ("import sys, numpy as np; from lego_demo.editor import Editor, EditorConfig; "
+            "editor = Editor.from_config(EditorConfig()); "
+            "image = np.zeros((64, 96, 3), np.uint8); "
+            "plans = [editor.plan(i, image) for i in ('make her orange suit blue', 'remove the red circle', "
+            "'blur the background', 'make it look like a cartoon')]; "
+            "assert all(p.workflow is not None for p in plans); "
+            "print([m for m in ('cv2', 'scipy', 'skimage', 'networkx', 'matplotlib') if m in sys.modules])")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_import_loads_no_model_or_heavy_library():
     code = ("import sys, lego_demo, lego_demo.cli, lego_demo.editor, lego_demo.registry; "
             "from lego_demo.registry import Registry; Registry.discover(); "

@@ -12,10 +12,11 @@ from bricks.sos import sos
 from lego_demo.bench.sample_photos import photo, truth
 from lego_demo.errors import CannotDo
 from lego_demo.metrics import iou
+from lego_demo.models import ModelManager
 from lego_demo.spec import RunContext
 
 pytest.importorskip("mediapipe")
-CTX = RunContext(step=1)
+CTX = RunContext(step=1, models=ModelManager())  # the detectors load once for the module
 
 
 def _cover(found: np.ndarray, target: np.ndarray) -> tuple[float, float]:

@@ -12,10 +12,11 @@ from bricks import env, inpaint, text, tone
 from lego_demo.bench.sample_photos import photo, truth
 from lego_demo.editor import Editor
 from lego_demo.errors import CannotDo, Declined, LegoError
+from lego_demo.models import ModelManager
 from lego_demo.spec import RunContext
 from lego_demo.synthetic import make_scene
 
-CTX = RunContext(step=1)
+CTX = RunContext(step=1, models=ModelManager())  # the detectors load once for the module
 
 
 @pytest.fixture(scope="module")
@@ -100,9 +101,9 @@ def test_text_replace_removes_the_old_words():
     pytest.importorskip("rapidocr")
     page = photo("page")
     out = text.text_brick(CTX, page, "Edge-based", replace="Region-based")["image"]
-    found, _, seen = text.find_text(out, "Region-based")
+    found, _, seen = text.find_text(out, "Region-based", CTX.models)
     assert not found, seen
-    found, _, seen = text.find_text(out, "Edge-based")
+    found, _, seen = text.find_text(out, "Edge-based", CTX.models)
     assert found, seen
 
 

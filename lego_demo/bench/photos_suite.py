@@ -150,11 +150,11 @@ def quality(editor, quick: bool = False) -> dict:
                                "ok": look is not None and says_good == (look >= 7)})
     image = sample("rocket")
     sure = ~truth("rocket", "unsure")
-    score = iou(sky(Facts(image)) & sure, truth("rocket", "sky") & sure)
+    score = iou(sky(Facts(image, editor.models)) & sure, truth("rocket", "sky") & sure)
     out["sky"].append({"photo": "rocket", "iou": round(score, 3), "ok": score >= 0.85})
     if not quick:
         page = sample("page")
-        lines = Facts(page).text
+        lines = Facts(page, editor.models).text
         found = np.any(lines, axis=0) if lines else np.zeros(page.shape[:2], bool)
         cover = float(found[truth("page", "text")].mean())
         out["text"].append({"photo": "page", "cover": round(cover, 3), "ok": cover >= 0.9})

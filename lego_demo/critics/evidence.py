@@ -34,7 +34,7 @@ def _facts(source: np.ndarray, cache: dict):
     from ..grounding import Facts
 
     if "facts" not in cache:
-        cache["facts"] = Facts(source)
+        cache["facts"] = Facts(source, cache.get("models"))
     return cache["facts"]
 
 
@@ -99,10 +99,10 @@ def fill_quality(step, edited, mask) -> Check:
                  score >= FILL_SCORE, score, f">= {FILL_SCORE:g} fill score (texture and colour of the ring)")
 
 
-def verification(run, instruction: str, source, registry) -> list[Check]:
+def verification(run, instruction: str, source, registry, cache: dict) -> list[Check]:
     """The stand-in checks, as critic checks; "unverified" ones pass but cap the score."""
     checks = []
-    for v in verify_run(run, instruction, source, registry):
+    for v in verify_run(run, instruction, source, registry, models=cache.get("models")):
         if v.status == "grounded":
             continue
         checks.append(Check(f"target of step {v.step}: '{v.target}'" if v.status != "unverified"

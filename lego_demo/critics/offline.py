@@ -67,10 +67,10 @@ class OfflineCritic:
         same_size = source.shape == edited.shape
         masks: list[np.ndarray] = []
         all_masked = True
-        seen: dict = {}  # analyses of the source shared by the evidence checks
+        seen: dict = {"models": self.executor.models}  # analyses of the source shared by the evidence checks
         if run is not None:
             if same_size:
-                checks.extend(evidence.verification(run, instruction, source, self.registry))
+                checks.extend(evidence.verification(run, instruction, source, self.registry, seen))
             drafts = self._drafts(run.workflow)
             for step in run.workflow.steps:
                 spec = self.registry.resolve(step.brick)
