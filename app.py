@@ -48,18 +48,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def create_app(args: argparse.Namespace):
-    """(demo, launch kwargs) for these arguments; used by main() and by the tests."""
+def make_editor(args: argparse.Namespace) -> Editor:
     from lego_demo.config import editor_config
-    from lego_demo.ui import build_app, launch_options
     from lego_demo.ui.examples import example_plugins
 
-    editor = Editor.from_config(editor_config(
+    return Editor.from_config(editor_config(
         getattr(args, "config", None), getattr(args, "engine", []), plugins=[*args.bricks, *example_plugins()],
         cache_mb=args.cache_mb, builder=args.builder, seed=args.seed,
         images_base_url=getattr(args, "images_base_url", None),
     ))
-    demo = build_app(editor)
+
+
+def create_app(args: argparse.Namespace, editor: Editor | None = None):
+    """(demo, launch kwargs) for these arguments; used by main() and by the tests."""
+    from lego_demo.ui import build_app, launch_options
+
+    demo = build_app(editor or make_editor(args))
     demo.queue(default_concurrency_limit=max(1, args.concurrency))
     return demo, launch_options(args.host, args.port, args.mcp)
 
@@ -67,11 +71,16 @@ def create_app(args: argparse.Namespace):
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        demo, options = create_app(args)
+        editor = make_editor(args)
+        demo, options = create_app(args, editor)
     except LegoError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    demo.launch(**options)
+    demo.launch(**options, prevent_thread_lock=True)
+    from lego_demo.startup import warm_offline
+
+    warm_offline(editor)  # serving already: load the person/face models and run a tiny edit meanwhile
+    demo.block_thread()
     return 0
 
 

@@ -52,7 +52,9 @@ class Region:
 def segment_regions(ids: np.ndarray, wanted: np.ndarray, min_area: int, lightness: np.ndarray) -> list[Region]:
     """Regions for the segment ids in `wanted` (each id one region), skipping small ones."""
     sizes = np.bincount(ids.ravel(), minlength=int(ids.max()) + 1)
-    wanted = [int(i) for i in wanted if i < len(sizes) and sizes[i] >= min_area]
+    wanted = np.asarray(wanted, np.int64)
+    wanted = wanted[wanted < len(sizes)]
+    wanted = [int(i) for i in wanted[sizes[wanted] >= min_area]]
     out = []
     boxes = ndimage.find_objects(ids, max_label=int(ids.max()))
     for i in wanted:
@@ -75,8 +77,7 @@ def assign_lines(markers: np.ndarray, lab: np.ndarray) -> np.ndarray:
     out = markers.copy()
     if not len(ys):
         return out
-    pm = np.pad(markers, 1, constant_values=0)
-    pl = np.pad(lab, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    h, w = markers.shape
     here = lab[ys, xs]
     best_d = np.full(len(ys), np.inf, np.float32)
     best_id = np.zeros(len(ys), np.int32)
@@ -84,8 +85,12 @@ def assign_lines(markers: np.ndarray, lab: np.ndarray) -> np.ndarray:
         for dx in (-1, 0, 1):
             if dy == 0 and dx == 0:
                 continue
-            nid = pm[ys + 1 + dy, xs + 1 + dx]
-            d = np.abs(pl[ys + 1 + dy, xs + 1 + dx] - here).sum(axis=1)
+            # beyond the frame: no segment, and the edge pixel's colour
+            ny, nx = ys + dy, xs + dx
+            inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
+            ny, nx = np.clip(ny, 0, h - 1), np.clip(nx, 0, w - 1)
+            nid = np.where(inside, markers[ny, nx], 0)
+            d = np.abs(lab[ny, nx] - here).sum(axis=1)
             d = np.where(nid > 0, d, np.inf)
             better = d < best_d
             best_d = np.where(better, d, best_d)
@@ -94,8 +99,9 @@ def assign_lines(markers: np.ndarray, lab: np.ndarray) -> np.ndarray:
     left = best_id <= 0  # lines with no segment beside them (junctions): any neighbour
     if left.any():
         ly, lx = ys[left], xs[left]
-        po = np.pad(np.maximum(out, 0), 1, constant_values=0)
-        out[ly, lx] = np.max([po[ly + 1 + dy, lx + 1 + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)
+        around = [np.maximum(out[np.clip(ly + dy, 0, h - 1), np.clip(lx + dx, 0, w - 1)], 0)
+                  for dy in (-1, 0, 1) for dx in (-1, 0, 1)]  # a clipped index repeats a pixel already counted
+        out[ly, lx] = np.max(around, axis=0)
     return out
 
 

@@ -9,6 +9,7 @@ as before and never imports torch.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -59,3 +60,31 @@ def start_models(editor: Any) -> Any:
         if vlm is not None:
             editor.builder._loaded()
     return fit
+
+
+WARM_EDITS = ("remove the red circle", "blur the background")  # colour grounding + removal; the subject path
+
+
+def warm_offline(editor: Any) -> threading.Thread:
+    """In a background thread: load the person and face models (lego_demo/detectors.py) into the
+    editor's model manager and run a few tiny edits on a 160×120 synthetic scene, so the
+    libraries the offline engines use (OpenCV, SciPy, scikit-image) are imported and a visitor's
+    first edit does not wait for them. The app calls it once it serves; failures are logged."""
+
+    def warm() -> None:
+        from .detectors import warm as load_models
+        from .synthetic import make_scene
+
+        for problem in load_models(editor.models):
+            log.info("not preloaded: %s", problem)
+        image = make_scene(160, 120, objects=[("red", "circle", (50, 60), 24), ("blue", "square", (112, 60), 24)],
+                           background_kind="stripes", seed=0).image
+        for instruction in WARM_EDITS:
+            try:
+                editor.edit(instruction, image)
+            except Exception as exc:  # noqa: BLE001 - a warm-up must never take the app down
+                log.info("warm-up edit %r: %s", instruction, exc)
+
+    thread = threading.Thread(target=warm, name="lego-warm-up", daemon=True)
+    thread.start()
+    return thread

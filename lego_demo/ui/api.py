@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import BadInput
 from .errors import as_gradio_error
 from .session import MAX_THINK_TURNS, Editors, parse_feedback
-from .views import trace_json
+from .views import png_result, trace_json
 
 
 def _turns(value, name: str) -> int:
@@ -51,9 +51,9 @@ def make_api(editors: Editors) -> dict[str, Callable]:
             turns = _turns(think_turns, "think_turns")
             if turns > 1:
                 best = editor.think(instruction, inputs, feedback=parse_feedback(feedback), turns=turns).best_turn
-                return best.run.first_image(), best.run.workflow.dumps(), best.plan.reasoning
+                return png_result(best.run.first_image()), best.run.workflow.dumps(), best.plan.reasoning
             plan, result = editor.edit(instruction, inputs, feedback=parse_feedback(feedback))
-            return result.first_image(), result.workflow.dumps(), plan.reasoning
+            return png_result(result.first_image()), result.workflow.dumps(), plan.reasoning
         except Exception as exc:
             raise as_gradio_error(exc) from None
 
@@ -76,7 +76,7 @@ def make_api(editors: Editors) -> dict[str, Callable]:
             outcome = editor.think(instruction, editor.prepare(image, mask), feedback=parse_feedback(feedback),
                                    turns=_turns(turns, "turns"))
             text = json.dumps(outcome.to_json(), indent=2, ensure_ascii=False)
-            return outcome.best_turn.run.first_image(), text
+            return png_result(outcome.best_turn.run.first_image()), text
         except Exception as exc:
             raise as_gradio_error(exc) from None
 
@@ -115,7 +115,7 @@ def make_api(editors: Editors) -> dict[str, Callable]:
         try:
             editor = editors.get()
             result = editor.run(workflow, editor.prepare(image, mask))
-            return result.first_image(), trace_json(result)
+            return png_result(result.first_image()), trace_json(result)
         except Exception as exc:
             raise as_gradio_error(exc) from None
 

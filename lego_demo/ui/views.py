@@ -80,6 +80,33 @@ def graph_image(workflow: Workflow | None, registry: Registry, status: Mapping[i
     return Image.open(io.BytesIO(png)).convert("RGB")
 
 
+def png_result(image: np.ndarray | None) -> str | None:
+    """A result as a PNG file in Gradio's cache, written with zlib level 1 (lossless): Gradio's
+    own encoding of an array uses the default level, ~4× slower (~0.2 s for a 1024-px result,
+    ~0.8 s at 2048 px, on every API call). Named by content, as Gradio names its files."""
+    if image is None:
+        return None
+    import hashlib
+    from pathlib import Path
+
+    from gradio.utils import get_upload_folder
+
+    buf = io.BytesIO()
+    to_pil(image).save(buf, format="PNG", compress_level=1)
+    data = buf.getvalue()
+    path = Path(get_upload_folder()) / hashlib.sha256(data).hexdigest()[:40] / "result.png"
+    if not path.exists():  # written under another name, then renamed: never seen half-written
+        import os
+        import tempfile
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    return str(path)
+
+
 def step_line(event: StepEvent) -> str:
     if event.status == "running":
         return f"step {event.step} ({event.index}/{event.total}) · {event.brick} · {event.engine} · running…"
