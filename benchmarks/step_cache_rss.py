@@ -42,7 +42,7 @@ for i in range({edits}):
     image = photo(name, side)
     image[0, 0, 0] ^= (i // len(cases)) + 1  # every visitor's photo differs a little: no sharing between them
     plan, _ = editor.edit(instruction, image)
-    visitors[i % 4].append((instruction, image, plan, feedback))
+    visitors[i % 4] = [(instruction, image, plan, feedback)]  # each visitor holds their last edit only
     if len(visitors[(i + 1) % 4]) > 0:  # the next visitor re-plans their last edit after feedback
         ins, img, p, fb = visitors[(i + 1) % 4][-1]
         _, run = editor.edit(ins, img, feedback=[fb], previous=p)

@@ -116,11 +116,9 @@ class Editor:
     def __init__(self, registry: Registry, builder: Builder | None = None, executor: Executor | None = None,
                  config: EditorConfig | None = None, models: ModelManager | None = None, critic: Any = None):
         self.registry = registry
-        # one model manager, shared by the model engines (through the Executor) and a model Builder
-        self.models = models or (executor.models if executor is not None else None) or ModelManager()
-        self.executor = executor or Executor(registry, models=self.models)
-        if self.executor.models is None:
-            self.executor.models = self.models
+        # one model manager, shared by the engines and detectors (through the Executor) and a model Builder
+        self.executor = executor or Executor(registry, models=models)
+        self.models = models or self.executor.models
         self._builder = builder
         self._critic = critic
         self.config = config or EditorConfig()

@@ -190,6 +190,10 @@ class Executor:
         self.registry = registry
         self.cache = cache if cache is not None else StepCache()
         self.seed = seed
+        if models is None:  # the one model cache of whoever runs this Executor (detectors, model engines)
+            from .models import ModelManager
+
+            models = ModelManager()
         self.models = models
         self.step_timeout = step_timeout
         self.max_pixels = max_pixels

@@ -69,7 +69,7 @@ class Facts:
         """Regions of one colour name, split where the colour changes sharply (so a red
         object on a reddish stripe is its own region): labelled seeds away from edges, grown
         back over the edges with a watershed. Returns (segment ids H×W, colour index per id)."""
-        lab = cv2.cvtColor(self.image, cv2.COLOR_RGB2LAB).astype(np.float32)
+        lab = self.lab8f
         grad = sum(np.abs(cv2.Sobel(lab[..., c], cv2.CV_32F, dx, 1 - dx)) for c in range(3) for dx in (0, 1))
         edges = grad > 40
         ids = measure.label(np.where(edges, 0, self.labels.astype(np.int32) + 1), connectivity=1, background=0)
@@ -98,7 +98,19 @@ class Facts:
 
     @cached_property
     def lightness(self) -> np.ndarray:
-        return cv2.cvtColor(self.image, cv2.COLOR_RGB2LAB)[..., 0]
+        return self.lab8[..., 0]
+
+    @cached_property
+    def lab8(self) -> np.ndarray:
+        """OpenCV's 8-bit Lab (L·2.55, a + 128, b + 128), converted once per image."""
+        return cv2.cvtColor(self.image, cv2.COLOR_RGB2LAB)
+
+    @cached_property
+    def lab8f(self) -> np.ndarray:
+        """`lab8` as float32, for colour distances (read-only: shared by the analyses)."""
+        out = self.lab8.astype(np.float32)
+        out.setflags(write=False)
+        return out
 
     @cached_property
     def proposals(self) -> list[Region]:
@@ -179,12 +191,19 @@ class Facts:
         return polys
 
     def face_masks(self) -> list[np.ndarray]:
+        """One mask per face (drawn once per image; read-only: callers share them)."""
+        return list(self._face_masks)
+
+    @cached_property
+    def _face_masks(self) -> tuple[np.ndarray, ...]:
         out = []
         for poly in self.faces:
             m = np.zeros(self.shape, np.uint8)
             cv2.fillPoly(m, [np.round(poly).astype(np.int32)], 1)
-            out.append(m.astype(bool))
-        return out
+            mask = m.astype(bool)
+            mask.setflags(write=False)
+            out.append(mask)
+        return tuple(out)
 
     @cached_property
     def skin(self) -> np.ndarray:
@@ -198,10 +217,10 @@ class Facts:
         sample = inside[:, 1:]
         mean = np.median(sample, axis=0)
         spread = np.maximum(np.percentile(np.abs(sample - mean), 90, axis=0), 4.0)
-        d = np.abs(ycc[..., 1:] - mean) / spread
         # hair often has skin's chroma but is darker than the face's shadows
         darkest = max(40.0, float(np.percentile(inside[:, 0], 5)) - 12.0)
-        m = (d.max(axis=2) < 1.5) & (ycc[..., 0] > darkest)
+        m = ((np.abs(ycc[..., 1] - mean[0]) / spread[0] < 1.5) & (np.abs(ycc[..., 2] - mean[1]) / spread[1] < 1.5)
+             & (ycc[..., 0] > darkest))  # per channel: numpy's max over the last axis is slow
         if self.person.any():
             m &= cv2.dilate(self.person.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
         m = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)

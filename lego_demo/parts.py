@@ -46,7 +46,15 @@ def _clean(mask: np.ndarray, min_share: float) -> np.ndarray:
         return np.zeros(mask.shape, bool)
     areas = stats[1:, cv2.CC_STAT_AREA]
     keep = np.flatnonzero((areas >= min_share * h * w) & (areas >= 0.1 * areas.max())) + 1
-    return np.isin(lab, keep)
+    return _pick(lab, n, keep)
+
+
+def _pick(ids: np.ndarray, n: int, keep: np.ndarray) -> np.ndarray:
+    """Where the component ids (0..n-1) are among `keep` (a lookup table: np.isin sorts the
+    whole image)."""
+    table = np.zeros(n, bool)
+    table[keep] = True
+    return table[ids]
 
 
 def colour_part(facts, category: str, shade: str | None, scope: np.ndarray, keep_skin: bool = False) -> np.ndarray:
@@ -62,15 +70,16 @@ def colour_part(facts, category: str, shade: str | None, scope: np.ndarray, keep
     core = _clean(core & scope, 0.0005)
     if not core.any():
         return core
-    lab = cv2.cvtColor(facts.image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab = facts.lab8f
     sample = lab[core][:: max(1, int(core.sum()) // 20000)]
     centre = np.median(sample[:, 1:], axis=0)
     tol = np.clip(2.5 * np.percentile(np.abs(sample[:, 1:] - centre), 75, axis=0), 8.0, 18.0)
     low, high = np.percentile(sample[:, 0], 2) - 45.0, np.percentile(sample[:, 0], 98) + 25.0
-    like = scope & (np.abs(lab[..., 1:] - centre) < tol).all(axis=2) & (lab[..., 0] > low) & (lab[..., 0] < high)
+    like = (scope & (np.abs(lab[..., 1] - centre[0]) < tol[0]) & (np.abs(lab[..., 2] - centre[1]) < tol[1])
+            & (lab[..., 0] > low) & (lab[..., 0] < high))
     n, ids = cv2.connectedComponents((like | core).astype(np.uint8), connectivity=8)
     touching = np.unique(ids[core])
-    found = np.isin(ids, touching[touching > 0])
+    found = _pick(ids, n, touching[touching > 0])
     return subjects.fit_edges(facts.image, found) & _grow(scope, 3)
 
 
@@ -90,28 +99,35 @@ def _hair(facts) -> np.ndarray:
     if not faces:
         raise NotFound("RES (offline) finds hair around a detected face, and found no face: "
                        "paint over the hair and press Plan & run (CLI: --mask FILE)")
-    lab = cv2.cvtColor(facts.image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab = facts.lab8f
     person = subjects.people_and_what_they_hold(facts) | facts.person  # the selfie mask keeps the hair's volume
     if not person.any():
         person = np.ones(facts.shape, bool)
     h, w = facts.shape
-    yy, xx = np.mgrid[0:h, 0:w]
     out = np.zeros(facts.shape, bool)
     face_all = np.any(facts.face_masks(), axis=0)
     for poly, face in zip(faces, facts.face_masks()):
         x0, y0 = poly.min(0)
         x1, y1 = poly.max(0)
         fw, fh = x1 - x0, y1 - y0
+        # everything below lies near the face: work in that box (pixel coordinates stay absolute)
+        bx0, bx1 = max(0, int(np.floor(x0 - 0.7 * fw))), min(w, int(np.ceil(x1 + 0.7 * fw)) + 1)
+        by0, by1 = max(0, int(np.floor(y0 - 0.8 * fh))), min(h, int(np.ceil(y1 + 0.7 * fh)) + 1)
+        if bx1 <= bx0 or by1 <= by0:
+            continue
+        box = (slice(by0, by1), slice(bx0, bx1))
+        yy, xx = np.arange(by0, by1)[:, None], np.arange(bx0, bx1)[None, :]
         near = (xx > x0 - 0.7 * fw) & (xx < x1 + 0.7 * fw) & (yy > y0 - 0.8 * fh) & (yy < y1 + 0.7 * fh)
         below = (yy > y1 - 0.15 * fh) & (xx > x0 + 0.1 * fw) & (xx < x1 - 0.1 * fw)  # chin and neck
-        region = near & person & ~_grow(face, max(2, round(0.02 * fw))) & ~below
+        region = near & person[box] & ~_grow(face[box], max(2, round(0.02 * fw))) & ~below
         top = region & (yy > y0 - 0.25 * fh) & (yy < y0 + 0.05 * fh) & (xx > x0 + 0.25 * fw) & (xx < x1 - 0.25 * fw)
         sides = region & (yy > y0 + 0.1 * fh) & (yy < y0 + 0.6 * fh) & (
             ((xx > x0 - 0.2 * fw) & (xx < x0 + 0.05 * fw)) | ((xx > x1 - 0.05 * fw) & (xx < x1 + 0.2 * fw)))
         if sides.sum() < 30 and top.sum() < 30:
             continue
+        near_lab = lab[box]
         if sides.sum() >= 30 and top.sum() >= 30:
-            (ct, _), (cs, _) = _lab_model(lab, top), _lab_model(lab, sides)
+            (ct, _), (cs, _) = _lab_model(near_lab, top), _lab_model(near_lab, sides)
             # a hat differs from hair a lot in lightness or in colour (real Lab units)
             hat = abs(ct[0] - cs[0]) / 2.55 > 45.0 or float(np.linalg.norm(ct[1:] - cs[1:])) > 25.0
         else:
@@ -119,16 +135,19 @@ def _hair(facts) -> np.ndarray:
         seed = sides if hat or top.sum() < 30 else (sides | top)
         if hat:  # under a hat, hair shows only beside and below the brim
             region &= yy > y0 - 0.05 * fh
-        centre, spread = _lab_model(lab, seed)
-        d = (np.abs(lab - centre) / spread).max(axis=2)
-        cand = region & (d < 2.2)
+        centre, spread = _lab_model(near_lab, seed)
+        cand = region.copy()  # every channel within 2.2 spreads of the seed's colour
+        for c in range(3):
+            cand &= np.abs(near_lab[..., c] - centre[c]) / spread[c] < 2.2
         n, ids = cv2.connectedComponents(cand.astype(np.uint8), connectivity=8)
         touching = np.unique(ids[seed & cand])
-        out |= np.isin(ids, touching[touching > 0])
+        out[box] |= _pick(ids, n, touching[touching > 0])
     if not out.any():
         raise NotFound("RES (offline) found a face but could not tell its hair from the background: "
                        "paint over the hair and press Plan & run (CLI: --mask FILE)")
-    out = ndimage.binary_fill_holes(out) & ~face_all
+    x, y, bw, bh = cv2.boundingRect(out.view(np.uint8))  # holes lie inside the hair's box
+    out[y:y + bh, x:x + bw] = ndimage.binary_fill_holes(np.pad(out[y:y + bh, x:x + bw], 1))[1:-1, 1:-1]
+    out &= ~face_all
     return subjects.fit_edges(facts.image, _clean(out, 0.0003)) & ~face_all & _grow(person, 3)
 
 
@@ -158,7 +177,7 @@ def garment(facts, noun: str) -> np.ndarray:
     it, for a hat or a cap)."""
     area = clothes(facts)
     h, w = facts.shape
-    yy = np.mgrid[0:h, 0:w][0]
+    yy = np.arange(h)[:, None]
     tops = [poly[:, 1].min() for poly in facts.faces]
     chins = [poly[:, 1].max() for poly in facts.faces]
     if tops:
@@ -167,7 +186,7 @@ def garment(facts, noun: str) -> np.ndarray:
         raise NotFound(f"RES (offline) found no {noun} on the person: paint over it and press Plan & run "
                        "(CLI: --mask FILE)")
     # the garment is the clothes' dominant colour, named, then found like "her orange suit"
-    lab = cv2.cvtColor(facts.image, cv2.COLOR_RGB2LAB)
+    lab = facts.lab8
     sample = lab[area][:: max(1, int(area.sum()) // 20000)].astype(np.float32)
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
     _, labels, centres = cv2.kmeans(sample, 3, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
