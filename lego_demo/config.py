@@ -6,7 +6,7 @@
     critic_prompt_file = "prompt_template.txt"  # --critic model: EditThinker's template
     preload = false             # load every configured model at start (ZeroGPU Spaces need it)
     seed = 0
-    cache_mb = 512              # step cache size
+    cache_mb = 256              # step cache size (benchmarks/step_cache_rss.py)
     step_timeout = 300          # seconds; a step running longer is stopped
     bricks = ["plugins/my_brick.py"]
 

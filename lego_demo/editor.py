@@ -21,7 +21,7 @@ import numpy as np
 
 from .builders.base import Builder, Plan, PlanRequest
 from .errors import BadInput, Declined, InvalidWorkflow
-from .executor import DEFAULT_STEP_TIMEOUT_S, Executor, RunResult, StepCache, StepEvent
+from .executor import DEFAULT_CACHE_BYTES, DEFAULT_STEP_TIMEOUT_S, Executor, RunResult, StepCache, StepEvent
 from .models import ModelManager
 from .registry import Registry
 from .slots import Slots
@@ -42,7 +42,7 @@ class EditorConfig:
     critic: str = "offline"  # who judges Think-while-Edit turns: offline | model
     engine_choice: dict[str, str] = field(default_factory=dict)
     engine_options: dict[str, dict[str, Any]] = field(default_factory=dict)
-    cache_bytes: int = 512 * 2**20
+    cache_bytes: int = DEFAULT_CACHE_BYTES
     seed: int = 0
     model: str | None = None  # mllm: hub id or directory; openai: the served model name
     quant: str | None = None  # mllm: 4bit | 8bit | none (None: 4bit on CUDA, none on CPU)

@@ -30,7 +30,7 @@ from .workflow import Ref, Step, Workflow
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CACHE_BYTES = 512 * 2**20
+DEFAULT_CACHE_BYTES = 256 * 2**20  # a re-plan needs the last few edits only (benchmarks/step_cache_rss.py)
 DEFAULT_STEP_TIMEOUT_S = 300.0
 MAX_VALUE_PIXELS = 64_000_000  # no step may produce a larger image or mask
 
