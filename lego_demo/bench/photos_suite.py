@@ -215,7 +215,10 @@ def markdown(report: dict) -> str:
     for r in q.get("text", []):
         lines.append(f"| text | {r['photo']} | detected lines vs hand-drawn | cover {r['cover']:.0%} (≥ 90%) | "
                      f"{'yes' if r['ok'] else 'no'} |")
-    lines += ["", "| size (long side) | edits | p50 s | p95 s |", "|---|---|---|---|"]
+    edits = "; ".join(f"{k}: {v}" for k, v in report.get("photos", PHOTOS).items())
+    lines += ["", f"End to end, the same {len(report.get('photos', PHOTOS))} edits at each size ({edits}), repeated: "
+              "a smoke test of the pipeline, not what a category of edit costs (that is benchmarks/user_latency.py).",
+              "", "| size (long side) | edits | p50 s | p95 s |", "|---|---|---|---|"]
     for side, e in report["end_to_end"].items():
         lines.append(f"| {side} px | {e['n']} | {e['p50_s']} | {e['p95_s']} |")
     lines += ["", "| brick @ size | runs | p50 s |", "|---|---|---|"]
