@@ -33,13 +33,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from user_latency import FEEDBACK, feedback_photo  # noqa: E402
 
 FIRST = ("astronaut", "blur the background")
-# (photo, instruction, feedback): the feedback cases the app and README show
-FEEDBACK = [("astronaut", "blur the background", "stronger"),
-            ("astronaut", "make her orange suit blue", "stronger"),
-            ("scene", "make the blue square green", "stronger"),
-            ("scene", "remove the red circle", "expand the mask")]
 
 
 def _free_port() -> int:
@@ -66,12 +64,7 @@ def images(tmp: Path) -> dict[str, Path]:
     """The photos at 1024 px, and a variant of each per use (one pixel differs: no cache hits)."""
     from PIL import Image
 
-    from lego_demo.bench.sample_photos import photo
-    from lego_demo.synthetic import make_scene
-
-    base = {"astronaut": photo("astronaut", 1024),
-            "scene": make_scene(1024, 768, objects=[("red", "circle", (300, 380), 150), ("blue", "square", (720, 380), 150)],
-                                background_kind="stripes", seed=1).image}
+    base = {name: feedback_photo(name, 1024) for name in ("astronaut", "scene")}
     out = {}
     for name, img in base.items():
         for i in range(1 + len(FEEDBACK)):

@@ -87,6 +87,26 @@ CASES: dict[str, list[tuple[str, str, str | None]]] = {
 }
 
 
+# (photo, instruction, feedback): the re-plans the app and README show; "scene" is a synthetic
+# scene with a red circle and a blue square (the app's first example)
+FEEDBACK = [("astronaut", "blur the background", "stronger"),
+            ("astronaut", "make her orange suit blue", "stronger"),
+            ("scene", "make the blue square green", "stronger"),
+            ("scene", "remove the red circle", "expand the mask")]
+
+
+def feedback_photo(name: str, side: int) -> np.ndarray:
+    from lego_demo.bench.sample_photos import photo
+    from lego_demo.synthetic import make_scene
+
+    if name != "scene":
+        return photo(name, side)
+    f = side / 1024
+    return make_scene(side, round(768 * f), objects=[("red", "circle", (round(300 * f), round(380 * f)), round(150 * f)),
+                                                     ("blue", "square", (round(720 * f), round(380 * f)), round(150 * f))],
+                      background_kind="stripes", seed=1).image
+
+
 def painted(name: str, key: str, shape: tuple[int, int]) -> np.ndarray:
     import cv2
 
@@ -112,7 +132,7 @@ def inputs(tmp: Path, name: str, side: int, mask_key: str | None) -> tuple[str, 
 
     image = tmp / f"{name}_{side}.png"
     if not image.exists():
-        Image.fromarray(photo(name, side)).save(image, compress_level=1)
+        Image.fromarray(feedback_photo(name, side) if name == "scene" else photo(name, side)).save(image, compress_level=1)
     if mask_key is None:
         return str(image), None
     mask = tmp / f"{name}_{side}_{mask_key.replace(' ', '_')}.png"
@@ -155,6 +175,13 @@ def summarise(rows: list[dict], trees: list[str]) -> dict:
     return out
 
 
+def ratio(answer: dict) -> float | None:
+    """Re-plan ÷ first run: the medians over the repeats."""
+    if answer.get("status") != "done":
+        return None
+    return round(statistics.median(answer["second"]) / statistics.median(answer["first"]), 3)
+
+
 def markdown(report: dict) -> str:
     trees = report["trees"]
     head = "| category | size | " + " | ".join(f"{t} p50 s | {t} p95 s | {t} done" for t in trees)
@@ -169,6 +196,19 @@ def markdown(report: dict) -> str:
             ratio = cell.get("ratio")
             tail = f" {ratio['median']} ({ratio['of']}, {ratio['cases']} cases) |" if ratio else ""
             lines.append(f"| {category} | {size} px | " + " | ".join(parts) + " |" + tail)
+    if report.get("replans"):
+        lines += ["", "| re-plan (in-process, with the first plan) | size | "
+                  + " | ".join(f"{t}: first s | {t}: re-plan ÷ first (cached → executed)" for t in trees) + " |",
+                  "|---|---|" + "---|---|" * len(trees)]
+        for r in report["replans"]:
+            cells = []
+            for t in trees:
+                a = r["answers"][t]
+                if a.get("status") != "done":
+                    cells.append(f"— | {a.get('status')}: {a.get('message', '')[:60]}")
+                    continue
+                cells.append(f"{statistics.median(a['first']):.3f} | **{ratio(a)}** ({a['cached']} → {a['executed']})")
+            lines.append(f"| {r['instruction']} + '{r['feedback']}' | {r['size']} px | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -182,6 +222,7 @@ def main() -> int:
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--out", default=str(ROOT / "out" / "user_latency"))
     ap.add_argument("--save", action="store_true", help="keep each tree's result PNGs (to look at them)")
+    ap.add_argument("--no-feedback", action="store_true", help="skip the re-plan ÷ first run cases")
     args = ap.parse_args()
     trees = dict(t.split("=", 1) for t in args.tree) or {"new": str(ROOT)}
     out = Path(args.out)
@@ -214,8 +255,19 @@ def main() -> int:
                     line = "  ".join(f"{t} {a['status']} {statistics.median(a.get('seconds') or [float('nan')]):.3f}s"
                                     for t, a in answers.items())
                     print(f"{category:10s} {size} {name:12s} {instruction[:40]:40s} {line}", flush=True)
+        replans = []
+        for size in [] if args.no_feedback else args.sizes:
+            for name, instruction, feedback in FEEDBACK:
+                image, _ = inputs(tmp, name, size, None)
+                answers = workers.ask({"op": "replan", "image": image, "instruction": instruction,
+                                       "feedback": [feedback], "repeats": args.repeats})
+                replans.append({"size": size, "photo": name, "instruction": instruction, "feedback": feedback,
+                                "answers": answers})
+                print(size, instruction, feedback, {t: (a.get("status"), ratio(a)) for t, a in answers.items()},
+                      flush=True)
     report = {"trees": list(trees), "paths": trees, "sizes": args.sizes, "repeats": args.repeats, "cores": args.cores,
-              "took_s": round(time.perf_counter() - t_start, 1), "summary": summarise(rows, list(trees)), "rows": rows}
+              "took_s": round(time.perf_counter() - t_start, 1), "summary": summarise(rows, list(trees)), "rows": rows,
+              "replans": replans}
     from lego_demo.bench.common import machine
 
     report["machine"] = machine()
