@@ -138,6 +138,7 @@ class _RingMatcher:
         self.m, self.mt, self.mt2 = m, t * m[..., None], m * _sqsum(t)
         self.hole_t = hole[y0:y1, x0:x1].astype(np.float32)
         self.ring_n = float(m.sum())
+        self.mt2_sum = float(self.mt2.sum())
 
     def best(self, dy: int, dx: int, radius: int) -> tuple[float, int, int]:
         """(error, oy, ox): the best usable offset within ±radius of (dy, dx); error inf if none.
@@ -162,11 +163,15 @@ class _RingMatcher:
             return cv2.matchTemplate(np.ascontiguousarray(a, np.float32), np.ascontiguousarray(b, np.float32),
                                      cv2.TM_CCORR)
 
-        count = corr(known, self.m)
-        ssd = (corr(known * _sqsum(src), self.m) - 2 * corr(src * known[..., None], self.mt)
-               + corr(known, self.mt2))
-        err = np.maximum(ssd, 0) / np.maximum(count, 1.0) * (255.0 ** 2 / 3)  # per channel, in grey levels²
-        err[(count < 0.6 * self.ring_n) | (corr(bad, self.hole_t) > 0.5)] = np.inf
+        if bad.any():
+            count = corr(known, self.m)
+            ssd = (corr(known * _sqsum(src), self.m) - 2 * corr(src * known[..., None], self.mt)
+                   + corr(known, self.mt2))
+            err = np.maximum(ssd, 0) / np.maximum(count, 1.0) * (255.0 ** 2 / 3)  # per channel, in grey levels²
+            err[(count < 0.6 * self.ring_n) | (corr(bad, self.hole_t) > 0.5)] = np.inf
+        else:  # no hole pixel and no edge in the window (the usual case): every ring pixel counts
+            ssd = corr(_sqsum(src), self.m) - 2 * corr(src, self.mt) + self.mt2_sum
+            err = np.maximum(ssd, 0) / max(self.ring_n, 1.0) * (255.0 ** 2 / 3)
         iy, ix = np.unravel_index(int(np.argmin(err)), err.shape)
         return float(err[iy, ix]), dy - radius + int(iy), dx - radius + int(ix)
 
