@@ -9,7 +9,8 @@ import pytest
 
 from bricks.res import ground
 from bricks.sos import sos
-from lego_demo.bench.sample_photos import photo, truth
+from lego_demo import subject
+from lego_demo.bench.sample_photos import available, photo, truth, truths
 from lego_demo.errors import CannotDo
 from lego_demo.metrics import iou
 from lego_demo.spec import RunContext
@@ -59,6 +60,56 @@ def test_sky_of_a_dusk_photo():
 def test_sos_subjects_keep_what_they_hold(name, least):
     """People with what they hold (the astronaut's helmet, the camera) and objects."""
     assert iou(sos(CTX, photo(name))["mask"], truth(name, "subject")) >= least
+
+
+def test_faces_on_coins_are_not_people():
+    """The Haar fallback finds faces on coins and the selfie segmenter takes the whole tray;
+    with no body found by Pose, the subject is the coins, not the tray (IoU was 0.42)."""
+    assert iou(sos(CTX, photo("coins"))["mask"], truth("coins", "subject")) >= 0.6
+
+
+def test_a_rocket_against_the_sky():
+    """The sky is never the subject, a thin subject is cut again at a finer scale, and a column
+    loses its stand (IoU was 0.04: a block of sky)."""
+    assert iou(sos(CTX, photo("rocket"))["mask"], truth("rocket", "subject")) >= 0.55
+
+
+def test_a_column_loses_its_stand_a_tower_keeps_its_legs():
+    column = np.zeros((100, 60), bool)
+    column[10:90, 27:33] = True
+    column[90:96, 10:50] = True  # the stand
+    trimmed = subject.trim_stand(column)
+    assert trimmed[90:].sum() == 0 and (trimmed[:90] == column[:90]).all()
+    tower = np.zeros((100, 60), bool)
+    for y in range(10, 96):  # widening all the way down
+        half = 1 + (y - 10) // 3
+        tower[y, 30 - half:30 + half] = True
+    assert (subject.trim_stand(tower) == tower).all()
+
+
+def test_grabcut_gives_the_same_mask_whatever_ran_before():
+    import cv2
+
+    image = photo("coffee", 160)
+    init = np.full(image.shape[:2], cv2.GC_PR_BGD, np.uint8)
+    init[40:100, 50:120] = cv2.GC_PR_FGD
+    first = subject.grabcut(image, init)
+    cv2.randu(np.zeros((50, 50), np.float32), 0, 1)  # moves OpenCV's random generator on
+    assert (subject.grabcut(image, init) == first).all()
+
+
+BLIND_FLOOR = {"cheetah_face": 0.9, "cheetah_cub": 0.85, "groot": 0.9, "tower": 0.9, "cheetah_run": 0.65}
+
+
+@pytest.mark.parametrize("name", sorted(BLIND_FLOOR))
+def test_blind_subjects_stay_where_they_were_measured(name):
+    """The blind set (masks drawn before tuning): floors a little under the figures measured
+    once, so a change that breaks generalisation shows (the lion, 0.55, is a known miss)."""
+    if not available(name):
+        pytest.skip("the blind photos ship inside the gradio wheel")
+    sure = ~truth(name, "subject_unsure") if "subject_unsure" in truths()[name] else True
+    found = sos(CTX, photo(name))["mask"]
+    assert iou(found & sure, truth(name, "subject") & sure) >= BLIND_FLOOR[name]
 
 
 @pytest.mark.parametrize("phrase,noun", [("the spoon", "spoon"), ("the motorcycle", "motorcycle")])
