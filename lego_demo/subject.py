@@ -174,14 +174,19 @@ def _recut(image: np.ndarray, coarse: np.ndarray, sky: np.ndarray | None, side: 
            margin: float = 0.3) -> np.ndarray:
     """GrabCut again on a crop around a thin or small subject, at a finer scale: the coarse
     mask's core is foreground, the mask probably foreground, the rest of the crop probably
-    background (so a part the coarse pass missed, such as a rocket's nose, can join), the
-    crop's rim and the sky background."""
+    background (so a part the coarse pass missed, such as a rocket's upper stage, can join),
+    the crop's rim and the sky background. A thin subject's crop runs the whole length of the
+    picture along it."""
     h, w = image.shape[:2]
     full = cv2.resize(coarse.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
     ys, xs = np.nonzero(full)
     pad = round(margin * max(np.ptp(ys), np.ptp(xs))) + 4
     y0, y1 = max(0, ys.min() - pad), min(h, ys.max() + 1 + pad)
     x0, x1 = max(0, xs.min() - pad), min(w, xs.max() + 1 + pad)
+    if np.ptp(xs) < THIN * w and np.ptp(ys) > 2 * np.ptp(xs):  # a column may go on up or down: the whole height
+        y0, y1 = 0, h
+    elif np.ptp(ys) < THIN * h and np.ptp(xs) > 2 * np.ptp(ys):  # a beam: the whole width
+        x0, x1 = 0, w
     crop = image[y0:y1, x0:x1]
     size = work_size(crop.shape[:2], side)
     small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)

@@ -115,7 +115,7 @@ def quality(editor, quick: bool = False) -> dict:
             image = sample(name)
             sure = ~truth(name, "subject_unsure") if "subject_unsure" in truths()[name] else True
             found = sos.run(RunContext(step=0), image=image)["mask"]
-            score = iou(found & sure, truth(name, "subject") & sure)
+            score = float(iou(found & sure, truth(name, "subject") & sure))
             out["subject"].append({"photo": name, "category": category, "blind": name in BLIND,
                                    "iou": round(score, 3), "ok": score >= 0.85})
     for name, instruction, key in RECOLOURS[:2] if quick else RECOLOURS:
