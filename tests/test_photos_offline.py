@@ -83,6 +83,9 @@ def test_a_recoloured_sky_fades_in_at_its_lower_edge_only():
     assert soft[20, 44, 0] == 200 and soft[20, 55, 0] == 200  # crisp beside the mast
     assert soft[59, 20, 0] < 200 and soft[50, 20, 0] == 200  # fades in over the last rows
     assert (soft[~sky] == 0).all()
+    cup = np.zeros((100, 100), bool)
+    cup[40:80, 30:70] = True  # a smooth object that does not hang from the top: no fade
+    assert (soft_edge(img, out, cup)[cup] == 200).all()
 
 
 @pytest.mark.parametrize("name,least", [("astronaut", 0.9), ("grace_hopper", 0.9), ("camera", 0.85), ("coffee", 0.9)])

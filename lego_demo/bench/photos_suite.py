@@ -91,6 +91,9 @@ RECOLOURS = [  # (photo, instruction, hand-drawn target)
 ]
 REMOVALS = [  # (photo, instruction, painted mask or None, the graded edit's number in benchmarks/photo_edits.py)
     ("coffee", "remove the spoon", "spoon", 16), ("camera", "remove the man", None, 27),
+    ("coins", "remove the coin", "coin", 47), ("motorcycle", "remove the red box", "red box", 48),
+    ("grace_hopper", "remove the name tag", "name tag", 49), ("grace_hopper", "remove the ribbons", "ribbons", 50),
+    ("clock_motion", "remove the clock", "subject", 51),
 ]
 GRADES = Path(__file__).resolve().parents[2] / "benchmarks" / "photo_grades.json"
 
@@ -212,6 +215,11 @@ def markdown(report: dict) -> str:
     for r in q.get("colour", []):
         figure = r.get("error") or f"turned {r['turned']:.0%} of the target (≥ 60%), rest {r['rest_db']} dB (≥ 30)"
         lines.append(f"| colour | {r['photo']} | {r['instruction']} | {figure} | {'yes' if r['ok'] else 'no'} |")
+    judged = [r for r in q.get("removal", []) if r["outcome"] == "declined" or r.get("grade") is not None]
+    if judged:
+        lines.append(f"| removal | all | the critic's verdict (good = semantic and quality ≥ 7) vs a person's grade "
+                     f"(good ≥ 7), or declined with the next step | agrees on {sum(r['ok'] for r in judged)} of "
+                     f"{len(judged)} | {'yes' if all(r['ok'] for r in judged) else 'no'} |")
     for r in q.get("removal", []):
         if r["outcome"] == "declined":
             figure = f"declined: {r['reason'][:110]}…"

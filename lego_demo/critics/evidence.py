@@ -7,8 +7,10 @@ by the same mask that made it.
 - a background edit: the subject, found independently (the person model, else a saliency
   GrabCut that is not SOS's method), is left alone;
 - a removal: the filled area continues its surroundings — FASTINPAINT's fill score, the fine
-  grain (a smooth smear on a grainy tray, jacket or table), and no outline of the object left
-  along the mask's edge; a failure caps the quality score (a smear is not a clean removal);
+  grain (a smooth smear on a grainy tray, jacket or table), no streaks radiating from the
+  hole's centre (a diffusion fill's wedges), and no outline of the object left along the mask's
+  edge ("expand the mask"); a grain or streak failure caps the quality score, and Editor.think
+  declines a removal whose best turn still has one (a smear is not a clean removal);
 - a stand-in for a named target (SOS for "the red circle"): lego_demo/verify.py.
 """
 
@@ -28,6 +30,7 @@ COLOUR_SHARE = 0.6
 FILL_SCORE = 0.45
 GRAIN_RATIO = 0.6  # fine grain inside a fill vs around it (min/max)
 OUTLINE_RATIO = 2.0  # edge across the fill's border vs across a parallel line farther out
+STREAKS = 0.7  # edges inside a fill lying along radii from its centre (2/π ≈ 0.64: no preference)
 SMEAR_CAP = 5.0  # the quality score of a removal that left a smear or an outline
 
 
@@ -101,8 +104,7 @@ def subject_kept(step, source, edited, mask, run, cache: dict) -> list[Check]:
 def fill_quality(step, edited, mask) -> Check:
     score = fill_score(edited, mask)
     return Check(f"step {step.number} ({step.brick}) filled area matches its surroundings", "quality",
-                 score >= FILL_SCORE, score, f">= {FILL_SCORE:g} fill score (texture and colour of the ring)",
-                 cap=SMEAR_CAP)
+                 score >= FILL_SCORE, score, f">= {FILL_SCORE:g} fill score (texture and colour of the ring)")
 
 
 def _grey(img: np.ndarray) -> np.ndarray:
@@ -140,6 +142,31 @@ def fill_grain(step, edited, mask) -> Check:
                  "around)", cap=SMEAR_CAP)
 
 
+def fill_streaks(step, edited, mask) -> Check:
+    """A diffusion fill (Telea) carries the border's colours inwards along straight lines, so
+    its edges radiate from the hole's centre (wedges, a starburst); a fill that continues its
+    surroundings has edges at any angle to the radius. Measured as the strength-weighted mean
+    |cos| between each gradient inside the fill and the tangent of the circle around the
+    centre: 2/π ≈ 0.64 for no preference, 1 for pure wedges."""
+    import cv2
+
+    grey = cv2.GaussianBlur(_grey(edited), (0, 0), 1.0)
+    gx, gy = cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)
+    ys, xs = np.nonzero(mask)
+    inside = _signed_distance(mask) < -3
+    yy, xx = np.nonzero(inside)
+    ry, rx = yy - ys.mean(), xx - xs.mean()
+    radius = np.hypot(ry, rx) + 1e-6
+    gyy, gxx = gy[inside], gx[inside]
+    strength = np.hypot(gxx, gyy) * (radius > 4)
+    name = f"step {step.number} ({step.brick}) fill has no streaks radiating from its centre"
+    if strength.sum() < 1e-3 or len(yy) < 50:
+        return Check(name, "quality", True, None, "nothing to measure")
+    along = np.abs(-gxx * ry / radius + gyy * rx / radius) / (np.hypot(gxx, gyy) + 1e-6)
+    value = float((along * strength).sum() / strength.sum())
+    return Check(name, "quality", value < STREAKS, value, f"< {STREAKS:g} (0.64: edges at any angle)", cap=SMEAR_CAP)
+
+
 def outline_left(step, edited, mask, grain: float | None) -> Check:
     """The object's outline left along the fill's border (a coin's bright rim, a clock's halo):
     the edge across the border (gradient along its normal) against the edge across a parallel
@@ -160,7 +187,7 @@ def outline_left(step, edited, mask, grain: float | None) -> Check:
     ratio = float(across[border].mean()) / max(float(across[farther].mean()), 2.0)
     ok = ratio <= OUTLINE_RATIO or (grain is not None and grain >= 0.9)
     return Check(name, "quality", ok, ratio, f"<= {OUTLINE_RATIO:g}× the edge across a line farther out (unless the "
-                 "grain matches)", fix="expand the mask", cap=SMEAR_CAP)
+                 "grain matches)", fix="expand the mask")
 
 
 def verification(run, instruction: str, source, registry) -> list[Check]:
@@ -173,6 +200,11 @@ def verification(run, instruction: str, source, registry) -> list[Check]:
                             else f"target not verified: '{v.target}'", "semantic", v.status != "mismatch", None,
                             "the region looks like the words", v.reason))
     return checks
+
+
+def smear(checks: list[Check]) -> Check | None:
+    """The first failed removal check that says the fill is a smear or left the outline."""
+    return next((c for c in checks if not c.passed and c.cap == SMEAR_CAP), None)
 
 
 def unverified(check: Check) -> bool:

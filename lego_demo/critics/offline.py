@@ -114,7 +114,7 @@ class OfflineCritic:
         if brick in REMOVAL and mask is not None and mask.shape == edited.shape[:2] and mask.any():
             out.append(evidence.fill_quality(step, edited, mask))
             grain = evidence.fill_grain(step, edited, mask)
-            out += [grain, evidence.outline_left(step, edited, mask, grain.value)]
+            out += [grain, evidence.fill_streaks(step, edited, mask), evidence.outline_left(step, edited, mask, grain.value)]
         return out
 
     @staticmethod
