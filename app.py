@@ -37,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="load extra bricks from this plugin file (repeatable)")
     p.add_argument("--seed", type=int, default=None, help="seed for engines that use randomness (default 0)")
     p.add_argument("--concurrency", type=int, default=2,
-                   help="edits that may run at once across all sessions (default 2)")
+                   help="plans and edits that may run at once, all sessions and API calls together (default 2)")
+    p.add_argument("--files-ttl", type=int, default=None, metavar="SECONDS",
+                   help="delete uploaded and result files older than this (default: 15 minutes)")
     p.add_argument("--cache-mb", type=int, default=None, metavar="MB",
                    help="bound on the step cache shared by all sessions, in MB "
                         f"(default {EditorConfig.cache_bytes // 2**20})")
@@ -53,8 +55,10 @@ def create_app(args: argparse.Namespace):
         getattr(args, "config", None), getattr(args, "engine", []), plugins=args.bricks,
         cache_mb=args.cache_mb, builder=args.builder, seed=args.seed,
     ))
-    demo = build_app(editor)
-    demo.queue(default_concurrency_limit=max(1, args.concurrency))
+    concurrency = max(1, args.concurrency)
+    ttl = getattr(args, "files_ttl", None)
+    demo = build_app(editor, concurrency=concurrency, **({"temp_files_ttl": ttl} if ttl else {}))
+    demo.queue(default_concurrency_limit=concurrency)
     return demo, launch_options(args.host, args.port, args.mcp)
 
 
