@@ -345,7 +345,7 @@ def test_a_failing_run_clears_the_previous_outputs(page):
     page.fill("#lego-instruction textarea", "remove the spoon")
     status = _run(page, 2)
     assert "I can't find 'spoon' without a model: paint over it and press Plan & run" in status, status
-    assert "Steps that ran" in status and "failed" in status
+    assert "Steps: 1 RES — failed · 2 FASTINPAINT — not run" in status, status
     page.wait_for_function("!document.querySelector('#lego-result img')")  # no result of another request
     assert page.locator("#lego-steps img").count() == 0
     assert page.locator("#lego-graph img").count() == 1  # the graph shows the step that failed
@@ -387,7 +387,8 @@ def test_first_screen_narrow_screen_and_dark_mode(browser, app_url):
         for i in range(captions.count()):
             assert _inside(captions.nth(i).bounding_box(), 390), f"example caption {i} is cut off"
         clipped = page.evaluate("""() => [...document.querySelectorAll(
-            '#lego-examples .caption-label, #lego-examples .grid-wrap, #lego-instruction textarea, #lego-status')]
+            '#lego-examples .caption-label, #lego-examples .grid-wrap, #lego-examples-offline, #lego-examples-model,'
+            + '#lego-instruction textarea, #lego-status')]
             .filter(e => e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1)
             .map(e => e.className || e.tagName)""")
         assert not clipped, f"clipped at 390 px: {clipped}"

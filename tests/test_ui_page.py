@@ -176,7 +176,7 @@ def test_a_failed_run_clears_result_and_gallery_and_shows_the_steps_that_ran(edi
     assert "warning" in shown and shown["warning"].title == "Step 2 cannot run here"
     status = shown["status"]
     assert "I can't find 'spoon' without a model: paint over it and press Plan & run" in status
-    assert "**Steps that ran:**" in status and "step 1 (1/3) · RES" in status and "failed" in status
+    assert "**Steps:** 1 RES — from the cache · 2 RES — failed · 3 INVERSE — not run" in status
     graph = np.asarray(shown["graph"]).astype(int)
 
     def area(status: str) -> int:  # pixels of a node coloured for this status (the legend's swatch is ~100)

@@ -114,7 +114,7 @@ def run_updates(session: Session, events: Iterator[Event], editors: Editors, thi
                     update["feedback"] = ""
                 yield update
     except Exception as exc:
-        yield failure_update(session, exc, registry, workflow, steps, lines, thinking)
+        yield failure_update(session, exc, registry, workflow, steps, thinking)
 
 
 def belongs(session: Session, run) -> bool:
@@ -122,6 +122,7 @@ def belongs(session: Session, run) -> bool:
     return run is not None and session.inputs is not None and run.input_key == session.inputs.key
 
 
+_RAN = {"done": "done", "cached": "from the cache", "failed": "failed", "running": "stopped while running"}
 _MOVED_ON = ("*This result is not shown: the input image changed while it ran.* It is kept in the history; "
              "press Plan & run to edit the new image.")
 
@@ -164,14 +165,15 @@ def _think_done_update(session: Session, run: ThinkRun, registry) -> Update:
 
 
 def failure_update(session: Session, exc: BaseException, registry=None, workflow=None,
-                   steps: dict[int, str] | None = None, lines: list[str] | None = None, thinking: int = 0) -> Update:
+                   steps: dict[int, str] | None = None, thinking: int = 0) -> Update:
     """A run that failed leaves no result: Result and the step gallery are cleared, the graph
     shows what ran (done green, failed red), the status says what went wrong, what to do
-    next, and which steps ran."""
+    next, and what became of each step."""
     msg = describe(exc, workflow, registry)
     status = msg.markdown()
-    if lines:
-        status += "\n\n**Steps that ran:**\n" + "\n".join(f"- {html.escape(line)}" for line in lines)
+    if workflow is not None and steps and any(v != "pending" for v in steps.values()):
+        ran = [f"{s.number} {s.brick} — {_RAN.get(steps.get(s.number, 'pending'), 'not run')}" for s in workflow.steps]
+        status += "\n\n**Steps:** " + html.escape(" · ".join(ran))
     update: Update = {"state": session, "status": status, "warning": msg, "result": None, "gallery": [],
                       "feedback_md": feedback_markdown(session)}
     if workflow is not None and steps and registry is not None:

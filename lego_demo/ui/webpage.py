@@ -40,7 +40,8 @@ CSS = """
 @media (max-width: 640px) {
     #lego-examples-offline .grid-container { grid-template-columns: repeat(3, minmax(0, 1fr)) !important; }
     #lego-examples-model .grid-container { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
-    #lego-examples .grid-wrap { height: auto !important; max-height: none !important; }
+    #lego-examples .grid-wrap, #lego-examples-offline, #lego-examples-model {
+        height: auto !important; max-height: none !important; }
     #lego-steps .grid-container, #lego-think-strip .grid-container, #lego-history .grid-container {
         grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
 }
