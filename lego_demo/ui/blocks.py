@@ -293,8 +293,13 @@ def build_app(editor: Editor, title: str = TITLE, concurrency: int = 2,
             return on_example
 
         def pick_example(session: Session, example) -> dict:
-            return {**new_input(session, f"Example: **{example.caption}**. Press **Plan & run**"
-                                + (", then **Re-plan** with the feedback." if example.feedback else ".")),
+            then = ", then **Re-plan** with the feedback." if example.feedback else "."
+            if example.offline:
+                message = f"Example: **{example.caption}**. Press **Plan & run**{then}"
+            else:
+                message = (f"Example: **{example.caption}** — needs {example.needs}. Offline, Plan & run "
+                           f"explains what is missing{then}")
+            return {**new_input(session, message),
                     image_in: str(example.path), instruction: example.instruction, feedback: example.feedback}
 
         def on_new_image(s):
@@ -319,7 +324,7 @@ def build_app(editor: Editor, title: str = TITLE, concurrency: int = 2,
                 return {state: session, status: msg.markdown()}
             return {**new_input(session, f"Turn {session.turns[session.selected].number}'s result is now the input. "
                                          "Type the next instruction."),
-                    image_in: image, feedback_md: feedback_markdown(session), instruction: ""}
+                    image_in: image, feedback_md: feedback_markdown(session)}
 
         def on_undo(s):
             session = session_of(s)
@@ -371,8 +376,8 @@ def build_app(editor: Editor, title: str = TITLE, concurrency: int = 2,
         code.input(on_validate, [state, code], [problems], **private, show_progress="hidden",
                    concurrency_id="lego-validate", concurrency_limit=1, trigger_mode="always_last")
         history.select(on_select, [state], [state, status, code, reasoning, graph], **quick)
-        use_btn.click(on_use, [state], [state, result_img, gallery, graph, reasoning, status, image_in, feedback_md,
-                                       instruction], js=HOLD_JS, **quick).then(None, None, None, js=RELEASE_JS,
+        use_btn.click(on_use, [state], [state, result_img, gallery, graph, reasoning, status, image_in, feedback_md],
+                      js=HOLD_JS, **quick).then(None, None, None, js=RELEASE_JS,
                                                                                   **private)
         undo_btn.click(on_undo, [state], [state, image_in, status, feedback_md, history, result_img, gallery,
                                           instruction], js=HOLD_JS, **quick).then(None, None, None, js=RELEASE_JS,

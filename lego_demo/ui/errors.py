@@ -49,8 +49,9 @@ def describe(exc: BaseException, workflow=None, registry=None) -> UserMessage:
             return UserMessage("warning", f"Step {exc.step} cannot run here",
                                f"I can't find '{target}' without a model: paint over it and press Plan & run "
                                f"(or configure a segmentation model, docs/MODELS.md). {exc.cause}", [])
+        says_what = any(w in str(exc) for w in ("docs/", "needed", "paint", "mask"))  # the cause names a way out
         nxt = (f" Re-plan with the feedback \"don't use {exc.brick}\", or edit the workflow."
-               if isinstance(exc, CannotDo) else "")
+               if isinstance(exc, CannotDo) and not says_what else "")
         return UserMessage("error", f"Step {exc.step} failed", f"{exc}.{nxt}", [])
     if isinstance(exc, CannotDo):
         return UserMessage("warning", "Cannot do this here", str(exc), [])

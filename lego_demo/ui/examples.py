@@ -17,6 +17,7 @@ class Example:
     feedback: str = ""  # what to send with "Re-plan" after the first run
     note: str = ""
     offline: bool = True  # runs with the offline engines shipped with the project
+    needs: str = ""  # when not: what it needs, in a few words
 
     @property
     def caption(self) -> str:
@@ -35,6 +36,7 @@ EXAMPLES = [
     Example("astronaut.jpg", "blur the background", note="SOS finds her, INVERSE + CBG blur the rest"),
     Example("astronaut.jpg", "pixelate the face", note="RES finds the face (shipped face model), PIXELATE hides it"),
     Example("coffee.jpg", "remove the reflection", "don't use RES", offline=False,
+            needs="a segmentation model to find the reflection, and an inpainting model to repaint it",
             note="the paper's feedback story: RES cannot find a reflection; re-plan with the feedback and the "
                  "Builder plans SOS -> INVERSE -> INPAINT, whose background repaint needs a model engine"),
 ]
