@@ -33,11 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="lego.toml (default $LEGO_CONFIG): builder, model engines, cache size (docs/MODELS.md)")
     p.add_argument("--engine", action="append", default=[], metavar="BRICK=ENGINE[:MODEL]",
                    help="use this engine (and model) for a brick; repeatable; overrides the config file")
+    p.add_argument("--images-base-url", default=None, metavar="URL",
+                   help="OpenAI Images API server for the openai-images engine (default $LEGO_IMAGES_BASE_URL)")
     p.add_argument("--bricks", action="append", default=[], metavar="PATH.py",
                    help="load extra bricks from this plugin file (repeatable)")
     p.add_argument("--seed", type=int, default=None, help="seed for engines that use randomness (default 0)")
-    p.add_argument("--concurrency", type=int, default=2,
-                   help="plans and edits that may run at once, all sessions and API calls together (default 2)")
+    p.add_argument("--concurrency", type=int, default=8,
+                   help="plans and edits that may run at once across all sessions, the page and the API "
+                        "(default 8); classical steps run in parallel, model calls also wait for their device "
+                        "(model_calls_per_device in lego.toml, default 1) or Images API server ([images] concurrency)")
     p.add_argument("--files-ttl", type=int, default=None, metavar="SECONDS",
                    help="delete uploaded and result files older than this (default: 15 minutes)")
     p.add_argument("--cache-mb", type=int, default=None, metavar="MB",
@@ -50,15 +54,16 @@ def create_app(args: argparse.Namespace):
     """(demo, launch kwargs) for these arguments; used by main() and by the tests."""
     from lego_demo.config import editor_config
     from lego_demo.ui import build_app, launch_options
+    from lego_demo.ui.examples import example_plugins
 
     editor = Editor.from_config(editor_config(
-        getattr(args, "config", None), getattr(args, "engine", []), plugins=args.bricks,
+        getattr(args, "config", None), getattr(args, "engine", []), plugins=[*args.bricks, *example_plugins()],
         cache_mb=args.cache_mb, builder=args.builder, seed=args.seed,
+        images_base_url=getattr(args, "images_base_url", None),
     ))
-    concurrency = max(1, args.concurrency)
     ttl = getattr(args, "files_ttl", None)
-    demo = build_app(editor, concurrency=concurrency, **({"temp_files_ttl": ttl} if ttl else {}))
-    demo.queue(default_concurrency_limit=concurrency)
+    demo = build_app(editor, **({"temp_files_ttl": ttl} if ttl else {}))
+    demo.queue(default_concurrency_limit=max(1, args.concurrency))  # the limit of the one "edits" group
     return demo, launch_options(args.host, args.port, args.mcp)
 
 

@@ -37,9 +37,23 @@ def _save_scene() -> Path:
     return path
 
 
+def _save_window(quality: int = 85) -> Path:
+    """The coffee photo as if taken through a window: the glass passes 75% and reflects a blurred,
+    dimmed astronaut (the RRF plugin's example; see examples/plugins/rrf.py)."""
+    import cv2
+    import numpy as np
+
+    behind = data.coffee().astype(np.float32) / 255
+    room = cv2.resize(data.astronaut(), behind.shape[1::-1]).astype(np.float32) / 255
+    seen = np.clip(0.75 * behind + 0.35 * cv2.GaussianBlur(room, (0, 0), 6), 0, 1)
+    path = HERE / "window.jpg"
+    Image.fromarray((seen * 255 + 0.5).astype(np.uint8)).save(path, format="JPEG", quality=quality, optimize=True)
+    return path
+
+
 if __name__ == "__main__":
     import sys
 
     sys.path.insert(0, str(HERE.parent))
-    for p in [*(_save_photo(n) for n in ("astronaut", "coffee", "chelsea", "rocket")), _save_scene()]:
+    for p in [*(_save_photo(n) for n in ("astronaut", "coffee", "chelsea", "rocket")), _save_scene(), _save_window()]:
         print(f"{p.name}: {p.stat().st_size / 1024:.0f} KiB")

@@ -156,7 +156,8 @@ def parse_box(text: str, width: int, height: int, coords: str = "pixels") -> tup
                                        needs_file="config.json", example="Qwen/Qwen2.5-VL-7B-Instruct"))
 def add_pred_vlm(ctx, image, prompt, mask=None):
     """The VLM's box for the new object, as an ellipse inside it (and inside `mask`)."""
-    from lego_demo.diffusion import ask_vlm, work_size
+    from lego_demo.diffusion import work_size
+    from lego_demo.vlm import ask_vlm
 
     if not isinstance(prompt, str) or not prompt.strip():
         raise BadInput("ADD-PRED needs a prompt saying what to add")

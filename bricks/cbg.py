@@ -18,17 +18,21 @@ from lego_demo.colours import find_colours, unknown_words
 from lego_demo.diffusion import model_check
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.imaging import keep_outside, rgb, same_size
-from lego_demo.spec import brick
+from lego_demo.spec import Input, brick
 
 CBG = brick(
     "CBG",
     kind="edit",
     summary="Change the background (the mask area) into a new scene",
-    inputs={"image": "Image", "mask": "Mask", "prompt": "Str"},
+    inputs={"image": "Image", "mask": "Mask", "prompt": "Str",
+            "strength": Input("Float", optional=True, range=(0, 2), neutral=0, default=1, strength=True,
+                              doc="how strong the new background is: for a blurred one, the blur (1 = null = the "
+                                  "default, 2 = twice the blur)")},
     outputs={"image": "Image"},
     constraint="The prompt is 'change the background to XXX'. The mask is the background: "
     "segment the subject (RES for a named one, else SOS) and INVERSE it.",
     aliases=("FLUX-CBG",),
+    use_for=("change the background", "replace the background", "blur the background", "remove the background"),
 )
 
 KINDS = ("blur", "black and white", "solid colour", "gradient", "transparent")
@@ -69,7 +73,7 @@ def masked_blur(img: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
 
 
 @CBG.engine("simple", kind="classical")
-def cbg(ctx, image, mask, prompt):
+def cbg(ctx, image, mask, prompt, strength=None):
     same_size("image", image, "mask", mask)
     if not mask.any():
         raise BadInput("CBG: the background mask is empty")
@@ -81,7 +85,8 @@ def cbg(ctx, image, mask, prompt):
         alpha = np.where(mask, 0, 255).astype(np.uint8)
         return {"image": np.dstack([img, alpha])}
     if _has(text, "blur"):
-        new = masked_blur(img, mask, sigma=max(h, w) / 60)
+        scale = 1.0 if strength is None else float(strength)  # how much blur: 1 = the default, 0 = none
+        new = masked_blur(img, mask, sigma=max(h, w) / 60 * scale) if scale > 0 else img.astype(np.float32)
     elif _has(text, "bw"):
         grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
         new = np.repeat(grey[..., None], 3, axis=2).astype(np.float32)
@@ -112,7 +117,7 @@ def cbg(ctx, image, mask, prompt):
 
 # -- model engine: diffusers inpainting of the background ----------------------------------------
 @CBG.engine("diffusers-inpaint", kind="model", version="1", check=model_check("CBG", "diffusers-inpaint"))
-def cbg_diffusers(ctx, image, mask, prompt):
+def cbg_diffusers(ctx, image, mask, prompt, strength=None):
     """The new scene generated in the background mask; the subject (outside it) is kept exactly."""
     from lego_demo.diffusion import check_mask, run_inpaint, target_words
 

@@ -30,11 +30,11 @@ CMI_PRED = brick(
     kind="predict",
     summary="Describe the image in English (a prompt for generation); for image expansion, "
     "also give the expanded canvas and the mask of its new area",
-    inputs={"image": "Image", **{r: Input("Float", optional=True) for r in RATIOS}},
+    inputs={"image": "Image", **{r: Input("Float", optional=True, range=(1.0, MAX_RATIO), neutral=1.0) for r in RATIOS}},
     outputs={"caption": "Str", "image": "Image", "mask": "Mask"},
     constraint="The four ratios are all null (caption only) or all given. A side ratio is the "
-    "new distance from the image centre to that edge relative to the old one: 1 = unchanged, "
-    "2 = that side grows by half the image. For expansion, pass the output image and mask "
+    "new distance from the image centre to that edge relative to the old one, from 1 to 4: "
+    "1 = unchanged, 2 = that side grows by half the image. For expansion, pass the output image and mask "
     "together to FILL.",
     input_aliases={"ratio": RATIOS},
     rules=_rules,
@@ -95,7 +95,7 @@ def cmi_pred_vlm(ctx, image, left_ratio=None, right_ratio=None, top_ratio=None, 
     ratios, the expanded canvas and its mask come from the classical engine's code."""
     from dataclasses import replace
 
-    from lego_demo.diffusion import ask_vlm
+    from lego_demo.vlm import ask_vlm
 
     ratios = (left_ratio, right_ratio, top_ratio, bottom_ratio)
     if any(r is not None for r in ratios) and any(r is None for r in ratios):

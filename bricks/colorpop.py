@@ -16,6 +16,7 @@ COLORPOP = brick(
     constraint="The mask is what keeps its colour (the subject, from RES or SOS); its pixels "
     "stay exactly as they were, everything else becomes greyscale.",
     aliases=("COLOR-POP", "COLOUR-POP"),
+    use_for=("colour pop", "keep one object in colour and the rest black and white"),
 )
 
 

@@ -24,6 +24,7 @@ COMPOSE = brick(
     "opaque.",
     rules=_rules,
     produces=_produces,
+    use_for=("lay one image over another", "combine two masks"),
 )
 
 

@@ -25,16 +25,17 @@ CROP = brick(
     inputs={
         "image": "Image",
         "mask": Input("Mask", optional=True),
-        "left": Input("Float", optional=True, doc="0..1 of the width"),
-        "top": Input("Float", optional=True, doc="0..1 of the height"),
-        "right": Input("Float", optional=True),
-        "bottom": Input("Float", optional=True),
+        "left": Input("Float", optional=True, doc="0..1 of the width", range=(0, 1)),
+        "top": Input("Float", optional=True, doc="0..1 of the height", range=(0, 1)),
+        "right": Input("Float", optional=True, range=(0, 1)),
+        "bottom": Input("Float", optional=True, range=(0, 1)),
     },
     outputs={"image": "Image"},
     constraint="Give a mask (e.g. from RES or BBOX: the crop is its box plus a 5% margin) or "
     "the four box corners as ratios 0..1 (left < right, top < bottom). The result is smaller, "
     "so no later step may combine it with masks of the original image.",
     rules=_rules,
+    use_for=("crop the image", "crop to an object", "change the aspect ratio by cropping"),
 )
 
 

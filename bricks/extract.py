@@ -15,6 +15,7 @@ EXTRACT = brick(
     constraint="Use it when the user wants the object cut out or the background removed; the "
     "mask comes from RES, SOS or MASK-SEG. COMPOSE can lay the cut-out over another image.",
     aliases=("CUTOUT",),
+    use_for=("cut out an object", "make a sticker", "remove the background to transparent"),
 )
 
 

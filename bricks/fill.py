@@ -7,7 +7,8 @@ Classical engine "draw" does only what it can draw honestly:
   checker", "green dots") → that colour or pattern;
 - a transparent cut-out `preimage` (e.g. from RES or SOS) → its opaque part, scaled to fit the
   mask's box and blended in with Poisson seamless cloning.
-Anything else ("a cat") needs generation: CannotDo. Pixels outside the mask are untouched.
+Anything else ("a cat", "a red bow tie") needs generation: CannotDo naming the engine that
+would do it; a colour word beside an object never becomes a painted blob. Pixels outside the mask are untouched.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
 
-from lego_demo.colours import find_colours
+from lego_demo.colours import find_colours, unknown_words
 from lego_demo.diffusion import model_check
 from lego_demo.errors import BadInput, CannotDo
 from lego_demo.imaging import keep_outside, rgb, same_size
@@ -40,9 +41,13 @@ FILL = brick(
     "preimage is optional: the original or a reference image; with a reference, the prompt "
     "describes it in detail.",
     aliases=("FLUX-FILL",),
+    use_for=("draw something in an area", "fill an area with new content", "paint new content into a region"),
 )
 
 QUOTED = re.compile(r"[\"“”'‘’«»]([^\"“”'‘’«»]+)[\"“”'‘’«»]")
+# words that say nothing beyond "this colour in the mask's shape" (ADD-PRED's masks are round)
+DRAWABLE = {"pattern", "patterned", "fill", "filled", "with", "circle", "circles", "dot", "dots", "disc", "disk",
+            "ellipse", "oval", "blob", "spot", "round", "solid", "flat"}
 PATTERNS = ("stripes", "striped", "checker", "checkered", "checkerboard", "dots", "dotted", "polka")
 
 
@@ -51,24 +56,28 @@ def box(mask: np.ndarray) -> tuple[int, int, int, int]:
     return int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
 
 
-def draw_text(img: np.ndarray, mask: np.ndarray, text: str, colour=None) -> np.ndarray:
-    """`text` drawn as large as fits in the mask's box, centred; returns the full image."""
+def draw_text(img: np.ndarray, mask: np.ndarray, text: str, colour=None, align: str = "centre",
+              height: int | None = None, top_at: int | None = None) -> np.ndarray:
+    """`text` drawn as large as fits in the mask's box, centred (or left-aligned, as the line it
+    replaces was); with `height` (px), as tall as that (the old words' ink) where it fits, its
+    top at `top_at`. Returns the full image."""
     y0, y1, x0, x1 = box(mask)
     bw, bh = x1 - x0, y1 - y0
     area = img[y0:y1, x0:x1][mask[y0:y1, x0:x1]]
     if colour is None:
         colour = (15, 15, 15) if area.mean() > 128 else (245, 245, 245)
-    size = max(6, int(bh * 0.8))
+    limit = bh * 0.9 if height is None else min(height, bh)
+    size = max(6, int(bh * 0.8 if height is None else height * 1.4))
     canvas = PILImage.fromarray(img.copy())
     draw = ImageDraw.Draw(canvas)
-    for _ in range(30):
+    for _ in range(40):
         font = ImageFont.load_default(size=size)
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-        if right - left <= bw * 0.92 and bottom - top <= bh * 0.9:
+        if right - left <= bw * 0.92 and bottom - top <= limit:
             break
-        size = max(6, int(size * 0.88))
-    tx = x0 + (bw - (right - left)) // 2 - left
-    ty = y0 + (bh - (bottom - top)) // 2 - top
+        size = max(6, int(size * 0.92))
+    tx = x0 + ((bw - (right - left)) // 2 if align == "centre" else round(0.02 * bw)) - left
+    ty = (y0 + (bh - (bottom - top)) // 2 if top_at is None else top_at) - top
     draw.text((tx, ty), text, fill=tuple(int(c) for c in colour), font=font)
     return np.asarray(canvas)
 
@@ -133,7 +142,8 @@ def fill(ctx, image, mask, prompt, preimage=None):
         drawn = draw_text(img, mask, quoted.group(1).strip(), colours[-1].rgb if colours else None)
         return {"image": keep_outside(img, drawn, mask)}
     colours = find_colours(text)
-    if colours:
+    extra = unknown_words(text, set(PATTERNS) | DRAWABLE)
+    if colours and not extra:  # only a colour or a pattern of colours: nothing to invent
         low = text.lower()
         kind = next((p for p in PATTERNS if p in low), None)
         h, w = mask.shape
@@ -145,9 +155,9 @@ def fill(ctx, image, mask, prompt, preimage=None):
             layer = np.broadcast_to(np.uint8(colours[-1].rgb), (h, w, 3))
         return {"image": keep_outside(img, layer, mask)}
     raise CannotDo(
-        f"FILL (classical engine) cannot draw {text.strip()!r}: drawing it needs a generative model "
-        "engine (diffusers inpainting/fill). It can draw quoted text, a colour or pattern, or a "
-        "transparent cut-out given as preimage."
+        f"FILL's classical engine does not invent {text.strip()!r} (it never paints a stand-in): that needs "
+        "the generative engine diffusers-inpaint (--engine FILL=diffusers-inpaint:MODEL_DIR, see "
+        "docs/MODELS.md). Offline it can draw quoted text, a colour or a pattern, or paste a cut-out."
     )
 
 

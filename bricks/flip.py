@@ -15,6 +15,7 @@ FLIP = brick(
     outputs={"image": "Image"},
     constraint="direction is 'horizontal' (mirror left-right) or 'vertical' (upside down).",
     aliases=("MIRROR",),
+    use_for=("flip the image", "mirror the image"),
 )
 
 WORDS = {

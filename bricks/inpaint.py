@@ -24,20 +24,25 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from bricks.fastinpaint import check_hole, fill_score, hole_box, ring_around
+from bricks.fastinpaint import check_hole
 from lego_demo.diffusion import model_check
+from lego_demo.errors import CannotDo
+from lego_demo.fill_score import fill_score, hole_box, ring_around
 from lego_demo.imaging import keep_outside, rgb, same_size
-from lego_demo.spec import brick
+from lego_demo.spec import Input, brick
+from lego_demo.subject import saliency_map
 
 INPAINT = brick(
     "INPAINT",
     kind="edit",
     summary="Fill the mask area with background, guided by a pre-inpaint image and its score",
-    inputs={"image": "Image", "mask": "Mask", "preimage": "Image", "score": "Float"},
+    inputs={"image": "Image", "mask": "Mask", "preimage": "Image",
+            "score": Input("Float", range=(0.0, 1.0))},
     outputs={"image": "Image"},
     constraint="Removal only (no prompt). preimage and score are required: use FASTINPAINT's "
     "image and score.",
     aliases=("FLUX-INPAINT",),
+    use_for=("remove an object", "erase something", "remove reflections", "remove a watermark"),
 )
 
 SEARCH_SIDE = 200  # long side of the reduced search crop
@@ -83,6 +88,12 @@ def _candidate_offsets(img: np.ndarray, hole: np.ndarray, ring_w: int) -> tuple[
     # shifted ring is known
     overlap = corr(sh.astype(np.float32), (sh[t0:t1, u0:u1] > 0).astype(np.float32))
     cost[(overlap > 0.5) | (count < 0.6 * float(m.sum()))] = np.inf
+    # never copy a salient structure (a handle, an edge of another object) into the hole: the
+    # source under the shifted hole may be no more salient than the ring around the hole
+    sal = cv2.GaussianBlur(saliency_map(small), (0, 0), 2) * known
+    hole_t = (sh[t0:t1, u0:u1] > 0).astype(np.float32)
+    source_sal = corr(sal, hole_t) / max(float(hole_t.sum()), 1.0)
+    cost[source_sal > 1.5 * float(sal[ring].mean()) + 0.05] = np.inf
     found: list[tuple[int, int]] = []
     sup = max(2, int(min(t1 - t0, u1 - u0) * 0.15))
     flat = cost.copy()
@@ -123,6 +134,13 @@ def _refine(img, hole, ring_idx, hole_idx, dy, dx, radius) -> tuple[float, int, 
 
 def offset_fill(image: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
     """The exemplar fill described in the module docstring; None when no offset is usable."""
+    found = offset_fill_fit(image, mask)
+    return None if found is None else found[0]
+
+
+def offset_fill_fit(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """The exemplar fill and how well its best offset matches the ring (squared error relative
+    to the ring's own variance: near 0 = the surroundings repeat there, ≥ 0.5 = no real match)."""
     img = rgb(image)
     h, w = mask.shape
     hole = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
@@ -159,6 +177,8 @@ def offset_fill(image: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
         rated.append((fill_score(copy, hm), err, oy, ox))
     top = max(r[0] for r in rated)
     refined = sorted(r[1:] for r in rated if r[0] >= 0.8 * top)[:4]
+    ring_px = img[ring_idx].astype(np.float32)
+    fit = refined[0][0] / (float(ring_px.var(axis=0).mean()) + 25.0)
     sigma = max(3.0, ring_w * 1.5)
     den = cv2.GaussianBlur(rm.astype(np.float32), (0, 0), sigma) + 1e-6
     sources, local = [], []
@@ -180,7 +200,7 @@ def offset_fill(image: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
     filled = np.clip(src + corr * weight, 0, 255)
     out = img.copy()
     out[y0:y1, x0:x1] = np.where(hm[..., None], filled + 0.5, crop).astype(np.uint8)
-    return keep_outside(img, out, mask)
+    return keep_outside(img, out, mask), fit
 
 
 @INPAINT.engine("offsets", kind="classical")
@@ -192,13 +212,38 @@ def inpaint(ctx, image, mask, preimage, score):
     given = float(score) if score is not None else float("nan")
     pre_score = given if 0.0 <= given <= 1.0 else fill_score(pre, mask)
     candidates = [(pre_score, 1, pre)]
-    filled = offset_fill(base, mask)
-    if filled is not None:
-        candidates.append((fill_score(filled, mask), 2, filled))
-    # the exemplar fill continues structure that the score only partly sees: the pre-inpaint
-    # image must beat it clearly to be kept
-    best = max(candidates, key=lambda c: c[0] + (PREFER_EXEMPLAR if c[1] == 2 else 0.0))
+    found = offset_fill_fit(base, mask)
+    repeats = False
+    if found is not None:
+        candidates.append((fill_score(found[0], mask), 2, found[0]))
+        repeats = found[1] < POOR_MATCH
+    # exemplars continue a texture that repeats nearby (grass, tiles, stripes), which the score
+    # only partly sees: there the pre-inpaint image must beat them clearly. Where the ring
+    # matches nowhere (a shadow across glazed china), a copied patch brings in foreign
+    # structure and the smooth pre-inpaint fill is the better guess.
+    if found is not None and not repeats and pre_score >= MIN_SCORE:
+        best = candidates[0]
+    else:
+        best = max(candidates, key=lambda c: c[0] + (PREFER_EXEMPLAR if c[1] == 2 else 0.0))
+    expected_quality(mask, best[0])
     return {"image": best[2]}
+
+
+POOR_MATCH = 0.5  # ring error / ring variance above which no nearby place continues the surroundings
+MIN_SCORE = 0.3  # a large hole filled worse than this is declined, not returned
+LARGE_HOLE = 0.06  # inscribed radius as a share of the short side
+
+
+def expected_quality(mask: np.ndarray, score: float) -> None:
+    """Decline a removal whose best fill does not continue its surroundings when the hole is
+    too wide for that to be a detail: the result would be a smear, not a removal."""
+    radius = float(cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3).max())
+    wide = radius / min(mask.shape) > LARGE_HOLE
+    if wide and score < MIN_SCORE:
+        raise CannotDo(
+            f"the best offline fill of this {radius * 2:.0f}-px-wide hole scores {score:.2f} (< {MIN_SCORE}): it "
+            "would be a smear, not a removal. A generative engine (--engine INPAINT=diffusers-inpaint:MODEL_DIR, "
+            "see docs/MODELS.md) can invent what is behind it; offline, mark a smaller part to remove")
 
 
 # -- model engine: diffusers inpainting from the pre-inpaint image --------------------------------

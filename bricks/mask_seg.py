@@ -4,10 +4,10 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from lego_demo import grounding as g
 from lego_demo.errors import BadInput, NotFound
 from lego_demo.imaging import checkerboard_cutout, rgb, same_size
 from lego_demo.spec import brick
+from lego_demo.subject import grabcut, largest_components
 
 MASK_SEG = brick(
     "MASK-SEG",
@@ -46,8 +46,8 @@ def mask_seg(ctx, image, mask):
     # a box-shaped mask: its margin is probably background
     rim = ms & ~cv2.erode(ms.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     init[rim] = cv2.GC_PR_BGD
-    fg = g.grabcut(small, init, iterations=5)
-    fg = g.largest_components(ndimage.binary_fill_holes(fg), 0.2)
+    fg = grabcut(small, init, iterations=5)
+    fg = largest_components(ndimage.binary_fill_holes(fg), 0.08)  # parts cut apart by what lies over them
     out_crop = cv2.resize(fg.astype(np.float32), (crop.shape[1], crop.shape[0])) > 0.5
     out = np.zeros_like(mask)
     out[y0:y1, x0:x1] = out_crop & m

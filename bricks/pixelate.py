@@ -11,11 +11,14 @@ PIXELATE = brick(
     "PIXELATE",
     kind="edit",
     summary="Pixelate (mosaic) the mask area, e.g. to anonymise a face or a licence plate",
-    inputs={"image": "Image", "mask": "Mask", "block": Input("Float", optional=True)},
+    inputs={"image": "Image", "mask": "Mask",
+            "block": Input("Float", optional=True, range=(1, 4096), neutral=1, strength=True,
+                           default=lambda width, height: max(6, round(max(width, height) / 48)))},
     outputs={"image": "Image"},
-    constraint="block is the mosaic cell size in pixels (null = 1/48 of the image's longer "
+    constraint="block is the mosaic cell size in pixels, 1 to 4096 (1 = unchanged; null = 1/48 of the image's longer "
     "side, at least 6). Only the mask area changes.",
     aliases=("MOSAIC",),
+    use_for=("pixelate faces", "pixelate a licence plate", "mosaic part of the image", "censor something"),
 )
 
 
@@ -24,9 +27,10 @@ def pixelate(ctx, image, mask, block=None):
     same_size("image", image, "mask", mask)
     image = rgb(image)
     h, w = mask.shape
-    block = max(6, round(max(h, w) / 48)) if block is None else int(round(float(block)))
-    if not 2 <= block <= max(h, w):
-        raise BadInput(f"PIXELATE block must be 2..{max(h, w)} px, got {block}")
+    block = PIXELATE.inputs["block"].default_for(w, h) if block is None else float(block)
+    block = int(round(block))
+    if not 1 <= block <= max(h, w):
+        raise BadInput(f"PIXELATE block must be 1..{max(h, w)} px, got {block}")
     if not mask.any():
         return {"image": image.copy()}
     ys, xs = np.nonzero(mask)

@@ -13,6 +13,7 @@ POSE = brick(
     constraint="The prompt describes the subject in detail (gender, clothing, accessories) and "
     "the new pose; no PREDICT step before it.",
     aliases=("FLUX-POSE",),
+    use_for=("change a pose", "change a facial expression", "make someone smile"),
 )
 
 

@@ -2,7 +2,8 @@
 
 Classical engine "lab": each pixel gets the named colour's hue and saturation at the
 object's own luma (shading and texture kept exactly; the mean luma moved a fifth of the way
-towards the new colour's); white/black/grey set L* (moved most of the way) with a/b neutral. Materials are colour + a lightness treatment: metals (gold, silver, bronze, copper,
+towards the new colour's, or 0.6 of it on a large smooth area such as a sky, where there is no
+structure to keep); white/black/grey set L* (moved most of the way) with a/b neutral. Materials are colour + a lightness treatment: metals (gold, silver, bronze, copper,
 chrome) get a contrast-stretched, mirror-like tone curve; wood gets procedural grain and
 marble procedural veins (seeded noise), both multiplied into the object's own shading.
 """
@@ -22,12 +23,16 @@ RCM = brick(
     "RCM",
     kind="edit",
     summary="Replace the color or material of an object",
-    inputs={"image": "Image", "mask": "Mask", "prompt": "Str", "strength": Input("Float", optional=True)},
+    inputs={"image": "Image", "mask": "Mask", "prompt": "Str",
+            "strength": Input("Float", optional=True, range=(0, 1), neutral=0, default=0.2, strength=True)},
     outputs={"image": "Image"},
     constraint="The prompt names the new colour or material; only the mask area changes. strength "
     "0-1 (null = 0.2) is how far the object's lightness moves towards the new colour's: low keeps "
-    "its shading structure, high makes a dark object truly light (blue -> bright yellow).",
+    "its shading structure, high makes a dark object truly light (blue -> bright yellow); white, black "
+    "and grey start further (0.85) and scale in proportion.",
     aliases=("FLUX-RCM",),
+    use_for=("recolour an object", "change the colour of an object", "change the material of an object",
+             "make something a different colour"),
 )
 
 METALS = {
@@ -45,6 +50,26 @@ ACHROMATIC_PULL = 0.85  # white/black/grey are lightness itself
 # (luminance SSIM < 0.9); the hue is exact at any lightness
 LUMA_PULL = 0.2
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+SMOOTH_PULL = 0.6
+SMOOTH_GRADIENT = 4.0  # median luma gradient (grey levels per px) below which an area is smooth
+
+
+def stretched(img: np.ndarray, mask: np.ndarray, gain: float = 2.0) -> np.ndarray:
+    """The masked area's lightness spread `gain` times around its mean (a dusk sky's gradient
+    from dark to light reads as a gradient again once it is orange)."""
+    f = img.astype(np.float32)
+    y = f @ LUMA
+    mean = float(y[mask].mean())
+    scale = np.clip((mean + (y - mean) * gain) / np.maximum(y, 1.0), 0.2, 4.0)[..., None]
+    return np.clip(f * scale, 0, 255).astype(np.uint8)
+
+
+def smooth(img: np.ndarray, mask: np.ndarray) -> bool:
+    """Whether the masked area is a smooth surface (sky, wall, backdrop) rather than an object
+    with folds and texture."""
+    grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    grad = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)) / 4.0
+    return float(np.median(grad[mask])) < SMOOTH_GRADIENT and mask.mean() > 0.1
 
 
 def smooth_noise(shape, rng: np.random.Generator, cell: int) -> np.ndarray:
@@ -176,9 +201,13 @@ def rcm(ctx, image, mask, prompt, strength=None):
             )
         c = found[-1]
         pull = ACHROMATIC_PULL if c.base in ACHROMATIC else LUMA_PULL
-        if strength is not None:
-            pull = max(pull, min(1.0, max(0.0, float(strength))))
-        out = recolour(img, mask, c.rgb, pull)
+        flat = pull < SMOOTH_PULL and smooth(img, mask)
+        if flat:  # a sky or a wall: no structure to keep, so the colour may take its own lightness
+            pull = SMOOTH_PULL  # (a dark sky turns orange, not brown) …
+        if strength is not None:  # relative to the default 0.2: white/black/grey scale their own pull alike
+            pull = min(1.0, max(0.0, pull * float(strength) / LUMA_PULL))
+        # … and its gentle gradient is stretched so it still reads in the new colour
+        out = recolour(stretched(img, mask) if flat else img, mask, c.rgb, pull)
     return {"image": keep_outside(img, out, mask)}
 
 

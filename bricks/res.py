@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from lego_demo import grounding as g
+from lego_demo import parts, scene
+from lego_demo.colours import CATEGORIES
 from lego_demo.diffusion import TRANSFORMERS, model_check
 from lego_demo.errors import BadInput, CannotDo, NotFound
 from lego_demo.imaging import checkerboard_cutout
+from lego_demo.phrases import parse
+from lego_demo.regions import Region, components, is_objectlike, pick, touches_frame
 from lego_demo.spec import brick
 
 RES = brick(
@@ -24,118 +25,54 @@ RES = brick(
     "as a result only when the user asks for the segmentation.",
 )
 
-FILLER = set(
-    "the a an please object objects thing things one ones item items shape shapes region "
-    "regions area areas part parts in on at of to with and is are that which who side corner "
-    "select segment find mask image picture photo all its this those these some any coloured "
-    "colored color colour there from just only me my his her their s far very most whole entire "
-    "out cut extract show highlight each every both".split()
-)
-SHAPE_WORDS = {
-    "circle": "circle", "circles": "circle", "round": "circle", "circular": "circle",
-    "disc": "circle", "disk": "circle", "ball": "circle", "balls": "circle", "dot": "circle",
-    "square": "square", "squares": "square",
-    "rectangle": "rectangle", "rectangles": "rectangle", "rectangular": "rectangle",
-    "box": "rectangle", "boxes": "rectangle", "block": "rectangle", "blocks": "rectangle",
-    "triangle": "triangle", "triangles": "triangle", "triangular": "triangle",
-}
-POSITION_WORDS = {
-    "left": "left", "leftmost": "left", "right": "right", "rightmost": "right",
-    "top": "top", "upper": "top", "topmost": "top", "above": "top",
-    "bottom": "bottom", "lower": "bottom", "bottommost": "bottom", "below": "bottom",
-    "middle": "middle", "center": "middle", "centre": "middle", "central": "middle",
-}
-SIZE_WORDS = {
-    "biggest": "big", "largest": "big", "big": "big", "large": "big", "bigger": "big",
-    "larger": "big", "huge": "big", "smallest": "small", "small": "small", "smaller": "small",
-    "tiny": "small", "little": "small",
-}
-CATEGORY_WORDS = {
-    **dict.fromkeys(
-        "person persons people man men woman women child children kid kids boy boys girl girls "
-        "human humans lady ladies guy guys".split(), "person"),
-    "face": "face", "faces": "face",
-    "hair": "hair",
-    "skin": "skin",
-    "sky": "sky",
-    **dict.fromkeys("text texts word words letters lettering writing caption title".split(), "text"),
-    **dict.fromkeys("background backdrop".split(), "background"),
-    **dict.fromkeys("foreground subject".split(), "foreground"),
-}
-PLURAL = {"people", "men", "women", "children", "kids", "boys", "girls", "humans", "persons",
-          "faces", "ladies", "guys", "all", "both", "every", "each"}
-SHADES_ = set(g.SHADES)
-MASS = {"hair", "skin", "sky", "text", "background", "foreground"}  # always the whole area
-UNDERSTOOD = ("colours, shapes, positions, sizes, people, faces, hair, skin, sky, text, "
+UNDERSTOOD = ("colours, shapes, positions, sizes, people, faces, hair, skin, clothes, sky, text, titles, "
               "background and foreground")
-
-
-@dataclass
-class Query:
-    colours: list[tuple[str | None, str]] = field(default_factory=list)  # (shade, colour)
-    shapes: set[str] = field(default_factory=set)
-    positions: set[str] = field(default_factory=set)
-    size: str | None = None
-    categories: list[str] = field(default_factory=list)
-    unknown: list[str] = field(default_factory=list)
-    plural: bool = False
-
-
-def parse(prompt: str) -> Query:
-    q = Query()
-    shade = None
-    for word in re.findall(r"[a-z]+", prompt.lower()):
-        if word in SHADES_:
-            shade = g.SHADES[word]
-            continue
-        colour = g.COLOUR_SYNONYMS.get(word, word)
-        if isinstance(colour, tuple):
-            q.colours.append(colour)
-        elif colour in g.COLOUR_NAMES:
-            q.colours.append((shade, colour))
-        elif word in SHAPE_WORDS:
-            q.shapes.add(SHAPE_WORDS[word])
-            q.plural |= word.endswith("s") and word not in ("box",)
-        elif word in POSITION_WORDS:
-            q.positions.add(POSITION_WORDS[word])
-        elif word in SIZE_WORDS:
-            q.size = SIZE_WORDS[word]
-        elif word in CATEGORY_WORDS:
-            if CATEGORY_WORDS[word] not in q.categories:
-                q.categories.append(CATEGORY_WORDS[word])
-            q.plural |= word in PLURAL or CATEGORY_WORDS[word] in MASS
-        elif word in PLURAL:
-            q.plural = True
-        elif word not in FILLER:
-            q.unknown.append(word)
-        shade = None if word not in FILLER else shade
-    return q
 
 
 def _cannot(words: list[str]) -> CannotDo:
     quoted = ", ".join(f'"{w}"' for w in words)
     return CannotDo(
-        f"RES (offline) cannot find {quoted}: it grounds {UNDERSTOOD}; a model engine "
-        "(e.g. CLIPSeg) is needed for other objects"
+        f"RES (offline) cannot find {quoted}: it grounds {UNDERSTOOD}. Paint over the {words[0]} and press "
+        "Plan & run (CLI: --mask FILE), or configure a RES model engine such as CLIPSeg (docs/MODELS.md)"
     )
 
 
-def _category_mask(facts: g.Facts, category: str) -> list[np.ndarray]:
+def _category_masks(facts: g.Facts, category: str, q) -> list[np.ndarray]:
     """The instances of one category (a list of masks; empty = none found)."""
     if category == "person":
-        return [r.mask for r in g.components(facts.person, min_area=int(0.01 * facts.person.size))]
+        return [r.mask for r in components(facts.person, min_area=int(0.01 * facts.person.size))]
     if category == "face":
         return facts.face_masks()
     if category == "text":
         return facts.text
+    if category == "title":
+        return [title_line(facts.text)] if facts.text else []
+    if category == "clothes":
+        if q.colours:  # "her orange suit": every region of that colour on what the person wears
+            area = parts.clothes(facts)
+            return [m for m in (parts.colour_part(facts, c, shade, area) for shade, c in q.colours) if m.any()]
+        return [parts.garment(facts, q.garment)]
     mask = {
-        "hair": lambda: facts.hair,
+        "hair": lambda: parts.hair(facts),
         "skin": lambda: facts.skin,
-        "sky": lambda: facts.sky,
-        "foreground": lambda: facts.foreground,
-        "background": lambda: ~facts.foreground,
+        "sky": lambda: scene.sky(facts),
+        "foreground": lambda: facts.subject,
+        "background": lambda: ~facts.subject,
     }[category]()
     return [mask] if mask.any() else []
+
+
+def title_line(lines: list[np.ndarray]) -> np.ndarray:
+    """The text line set in the largest letters (its box is the tallest)."""
+    def height(m: np.ndarray) -> float:
+        return float(m.sum()) / max(1, int(np.ptp(np.nonzero(m)[1])) + 1)
+
+    return max(lines, key=height)
+
+
+def _colour_in(facts: g.Facts, q, scope: np.ndarray) -> np.ndarray:
+    found = [parts.colour_part(facts, c, shade, scope) for shade, c in q.colours]
+    return np.any(found, axis=0) if found else np.zeros(facts.shape, bool)
 
 
 def ground(image: np.ndarray, prompt: str) -> np.ndarray:
@@ -146,49 +83,72 @@ def ground(image: np.ndarray, prompt: str) -> np.ndarray:
     # one unknown head noun ("the red car") is tolerated when a colour or shape grounds it
     if q.unknown and (not (q.colours or q.shapes) or q.categories or len(q.unknown) > 1):
         raise _cannot(q.unknown)
-    if not (q.colours or q.shapes or q.positions or q.size or q.categories):
+    if not (q.measurable or q.parts):
         raise _cannot(q.unknown or [prompt.strip()])
     facts = g.Facts(image)
     shape = facts.shape
     what = prompt.strip()
+    located = not (q.shapes or q.positions or q.size)
 
     if q.categories:
         masks = []
         for cat in q.categories:
-            found = _category_mask(facts, cat)
+            found = _category_masks(facts, cat, q)
             if not found:
-                raise NotFound(f"RES (offline) found no {cat} in the image for {what!r}")
+                raise NotFound(f"RES (offline) found no {cat} in the image for {what!r}: paint over it and press "
+                               "Plan & run (CLI: --mask FILE)")
             masks.extend(found)
-        regions = [g.Region.of(m) for m in masks if m.any()]
-        if q.colours:
+        regions = [Region.of(m) for m in masks if m.any()]
+        if q.colours and "clothes" not in q.categories:
             names = {c for _, c in q.colours}
             regions = [r for r in regions if _colour_share(facts, r.mask, names) > 0.05]
+    elif q.colours and located and (q.parts or q.owner or q.unknown):
+        # a colour-named part: every region of that colour on the thing it belongs to
+        if q.parts:
+            scope = np.ones(shape, bool)
+        elif q.owner:
+            scope = facts.person if facts.person.any() else facts.subject
+        else:  # "the blue car": the main subject is the car
+            scope = facts.subject
+        mask = _colour_in(facts, q, scope)
+        if mask.any():
+            return mask
+        if q.parts or q.owner:
+            raise NotFound(f"RES (offline) found nothing {', '.join(c for _, c in q.colours)} for {what!r}: paint "
+                           "over it and press Plan & run (CLI: --mask FILE)")
+        regions = _colour_regions(facts, q)  # not on the subject: a colour object elsewhere
     elif q.colours:
-        regions = []
-        for shade, name in q.colours:
-            every = facts.colour_regions(name)
-            found = [r for r in every if g.is_objectlike(r, shape)]
-            if not found and every:  # nothing object-like: the largest area of that colour
-                found = [max(every, key=lambda r: r.area)]
-            regions.extend(_shade(found, shade))
+        regions = _colour_regions(facts, q)
     else:
         regions = list(facts.proposals)
     if q.shapes:
         regions = [r for r in regions if _shape_ok(r.shape, q.shapes)]
     if not regions:
-        raise NotFound(f"RES (offline) found nothing matching {what!r} in the image")
+        raise NotFound(f"RES (offline) found nothing matching {what!r} in the image: paint over it and press "
+                       "Plan & run (CLI: --mask FILE)")
     # background fragments that pass the filters are cut by the frame, or much smaller
     if not q.categories:
-        inside = [r for r in regions if not g.touches_frame(r)]
+        inside = [r for r in regions if not touches_frame(r)]
         regions = inside or regions
     largest = max(r.area for r in regions)
     regions = [r for r in regions if r.area >= 0.2 * largest]
     if q.positions or q.size:
-        regions = [g.pick(regions, shape, q.positions, q.size)]
+        regions = [pick(regions, shape, q.positions, q.size)]
     elif not q.plural:  # "the red one": the most prominent match
         regions = [max(regions, key=lambda r: r.area)]
-    mask = np.any([r.mask for r in regions], axis=0)
-    return mask
+    return np.any([r.mask for r in regions], axis=0)
+
+
+def _colour_regions(facts: g.Facts, q) -> list[Region]:
+    """Object-like regions of the named colours (segments split at colour edges)."""
+    regions = []
+    for shade, name in q.colours:
+        every = facts.colour_regions(name)
+        found = [r for r in every if is_objectlike(r, facts.shape)]
+        if not found and every:  # nothing object-like: the largest area of that colour
+            found = [max(every, key=lambda r: r.area)]
+        regions.extend(_shade(found, shade))
+    return regions
 
 
 def _shape_ok(found: str | None, wanted: set[str]) -> bool:
@@ -197,7 +157,7 @@ def _shape_ok(found: str | None, wanted: set[str]) -> bool:
     return found in wanted or (found == "square" and "rectangle" in wanted)
 
 
-def _shade(regions: list[g.Region], shade: str | None) -> list[g.Region]:
+def _shade(regions: list[Region], shade: str | None) -> list[Region]:
     """'dark' / 'light': the darkest / lightest of the candidates (and those close to it)."""
     if shade is None or len(regions) < 2:
         return regions
@@ -209,7 +169,7 @@ def _shade(regions: list[g.Region], shade: str | None) -> list[g.Region]:
 
 
 def _colour_share(facts: g.Facts, mask: np.ndarray, names: set[str]) -> float:
-    ids = [g.COLOUR_NAMES.index(n) for n in names]
+    ids = [CATEGORIES.index(n) for n in names]
     return float(np.isin(facts.labels[mask], ids).mean()) if mask.any() else 0.0
 
 
@@ -220,18 +180,15 @@ def res(ctx, image, prompt):
 
 
 # -- model engine: CLIPSeg (text-prompted segmentation) -----------------------------------------
-def _load_clipseg(model: str, device: str, dtype):
-    from pathlib import Path
+def clipseg_logits(loaded, inputs: dict):
+    """CLIPSeg's logits for processor outputs, on the model's device (run by ModelManager.call)."""
+    import torch
 
-    from transformers import CLIPSegForImageSegmentation, CLIPSegProcessor
-
-    local = Path(model).expanduser().is_dir()
-    try:
-        processor = CLIPSegProcessor.from_pretrained(model, local_files_only=local)
-        net = CLIPSegForImageSegmentation.from_pretrained(model, dtype=dtype, local_files_only=local)
-    except (OSError, ValueError) as exc:
-        raise BadInput(f"cannot load CLIPSeg model {model!r}: {str(exc).strip().splitlines()[0]}") from exc
-    return net.to(device).eval(), processor
+    net, _ = loaded
+    inputs = {k: (v.to(net.device, net.dtype) if v.is_floating_point() else v.to(net.device))
+              for k, v in inputs.items()}
+    with torch.no_grad():
+        return net(**inputs).logits.cpu()
 
 
 @RES.engine("clipseg", kind="model", version="1", check=model_check("RES", "clipseg", TRANSFORMERS,
@@ -240,25 +197,16 @@ def res_clipseg(ctx, image, prompt):
     """CLIPSeg logits for the prompt, upsampled to the image, sigmoid > threshold (default 0.4)."""
     import torch
 
-    from lego_demo.diffusion import manager_of, to_pil
-    from lego_demo.models import default_dtype, model_key, pick_device
+    from lego_demo.diffusion import clipseg_model, to_pil
 
     if not isinstance(prompt, str) or not prompt.strip():
         raise BadInput("RES needs a non-empty prompt naming what to segment")
+    (net, processor), key, manager = clipseg_model(ctx)
     model = str(ctx.options.get("model"))
-    device = pick_device(ctx.options.get("device"))
-    dtype = default_dtype(device, ctx.options.get("dtype", "fp32"))
-    key = model_key("clipseg", model, str(dtype).replace("torch.", ""), "none", device)
-    manager = manager_of(ctx)
-    net, processor = manager.get(key, lambda: _load_clipseg(model, device, dtype))
-    inputs = processor(text=[prompt.strip()], images=[to_pil(image)], padding=True, return_tensors="pt")
-    inputs = {k: (v.to(device, dtype) if v.is_floating_point() else v.to(device)) for k, v in inputs.items()}
-
-    def run():
-        with torch.no_grad():
-            return net(**inputs).logits
-
-    logits = manager.run(run, keep=(key,), what=f"running {model}").float()
+    # CLIP's text encoder takes at most max_position_embeddings (77) tokens: cut longer prompts
+    inputs = processor(text=[prompt.strip()], images=[to_pil(image)], padding=True, truncation=True,
+                       max_length=net.config.text_config.max_position_embeddings, return_tensors="pt")
+    logits = manager.call(key, clipseg_logits, dict(inputs), what=f"running {model}", seconds=10).float()
     logits = logits.reshape(1, 1, *logits.shape[-2:])
     h, w = image.shape[:2]
     prob = torch.sigmoid(torch.nn.functional.interpolate(logits, size=(h, w), mode="bilinear", align_corners=False))

@@ -18,14 +18,15 @@ RESIZE = brick(
     inputs={
         "mask": Input("Mask", optional=True),
         "image": Input("Image", optional=True),
-        "ratio": Input("Float"),
+        "ratio": Input("Float", range=(0.01, 16.0), neutral=1.0),
     },
     outputs={"mask": "Mask", "image": "Image"},
-    constraint="Exactly one of mask and image is given. The valid part of a mask is its "
+    constraint="Exactly one of mask and image is given; ratio is from 0.01 to 16 (1 = unchanged). The valid part of a mask is its "
     "selected area and of a transparent image its opaque part: it is scaled about its centre on "
     "a canvas of the same size. An opaque image is resized as a whole.",
     rules=_rules,
     produces=_produces,
+    use_for=("make an object bigger or smaller", "scale a cut-out"),
 )
 
 

@@ -6,16 +6,17 @@ import cv2
 import numpy as np
 
 from lego_demo.errors import BadInput
-from lego_demo.spec import brick
+from lego_demo.spec import Input, brick
 
 ROTATE = brick(
     "ROTATE",
     kind="edit",
     summary="Rotate the image counter-clockwise by an angle in degrees",
-    inputs={"image": "Image", "angle": "Float"},
+    inputs={"image": "Image", "angle": Input("Float", range=(-360.0, 360.0), neutral=0.0)},
     outputs={"image": "Image"},
-    constraint="angle in degrees, counter-clockwise (negative = clockwise). Multiples of 90 are "
+    constraint="angle in degrees from -360 to 360, counter-clockwise (negative = clockwise). Multiples of 90 are "
     "exact; other angles enlarge the canvas and leave its corners transparent.",
+    use_for=("rotate the image", "turn the image upside down"),
 )
 
 

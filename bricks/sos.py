@@ -1,7 +1,7 @@
-"""SOS: segment the most salient object of the image."""
+"""SOS: segment the main subject of the image."""
 
 from lego_demo import grounding as g
-from lego_demo.errors import CannotDo, NotFound
+from lego_demo.errors import NotFound
 from lego_demo.imaging import checkerboard_cutout
 from lego_demo.spec import brick
 
@@ -16,15 +16,12 @@ SOS = brick(
 )
 
 
-@SOS.engine("saliency-grabcut", kind="classical")
+@SOS.engine("subject", kind="classical", version="2")
 def sos(ctx, image):
-    """People first (mediapipe selfie segmentation); otherwise OpenCV fine-grained saliency
-    seeds a GrabCut at ≤ 320 px, upsampled to the image size."""
-    facts = g.Facts(image)
-    try:
-        mask = facts.foreground
-    except CannotDo:  # no mediapipe here: saliency alone
-        mask = g.salient_object(facts.image)
+    """People with what they hold (mediapipe, face-verified); a distinct object on simple
+    scenes; otherwise GrabCut seeded by the frame (lego_demo/subject.py)."""
+    mask = g.Facts(image).subject
     if not mask.any():
-        raise NotFound("SOS (offline) found no object that stands out from the background")
+        raise NotFound("SOS (offline) found no subject that stands out from the background: "
+                       "paint over the subject and press Plan & run (CLI: --mask FILE)")
     return {"mask": mask, "image": checkerboard_cutout(image, mask)}

@@ -17,7 +17,8 @@ from PIL import Image as PILImage
 
 from lego_demo.diffusion import model_check
 from lego_demo.errors import BadInput, CannotDo
-from lego_demo.imaging import keep_outside, rgb, same_size
+from lego_demo.grounding import Facts
+from lego_demo.imaging import keep_outside, rgb, same_size, scale_edit
 from lego_demo.spec import Input, brick
 
 STYLE = brick(
@@ -29,11 +30,16 @@ STYLE = brick(
         "mask": Input("Mask", optional=True),
         "prompt": Input("Str", optional=True),
         "style": "Str",
+        "strength": Input("Float", optional=True, range=(0, 1.5), neutral=0, default=1, strength=True,
+                          doc="how strong the style is: 1 (null) as rendered, 0.5 half-way from the photo, 1.5 its "
+                              "changes half again as strong"),
     },
     outputs={"image": "Image"},
     constraint="The prompt comes from CMI-PRED's caption (it may be null for engines that do "
     "not need it). mask null = whole image; a mask = only that part.",
     aliases=("FLUX-STYLE",),
+    use_for=("apply an art style", "make it look like a painting", "turn the photo into a cartoon",
+             "make it black and white", "make it look vintage"),
 )
 
 ALIASES = {
@@ -92,25 +98,68 @@ def _quantise(img, levels):
     return (img // step * step + step // 2).astype(np.uint8)
 
 
+def _ink(grey: np.ndarray, sigma: float, strength: float = 0.985, threshold: float = -0.01) -> np.ndarray:
+    """Ink lines from a difference of Gaussians (lines where a pixel is darker than its wider
+    surroundings): bold, continuous contours rather than speckled edge-detector noise."""
+    g = grey.astype(np.float32) / 255
+    dog = cv2.GaussianBlur(g, (0, 0), sigma) - strength * cv2.GaussianBlur(g, (0, 0), sigma * 1.6)
+    lines = (dog < threshold).astype(np.uint8)
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+    keep = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= max(12, grey.size // 8000)) + 1  # no speckle
+    return np.isin(lab, keep)
+
+
+def _palette(img: np.ndarray, colours: int, rng) -> np.ndarray:
+    """The image in `colours` flat colours chosen in Lab (k-means), each region one colour."""
+    weight = np.float32([1.0, 2.0, 2.0])  # hue differences count double: skin is not the grey wall
+    lab = cv2.cvtColor(img, cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32) * weight
+    sample = lab[rng.choice(len(lab), min(len(lab), 12000), replace=False)]
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 15, 1.0)
+    cv2.setRNGSeed(int(rng.integers(1 << 30)))
+    _, _, centres = cv2.kmeans(sample, colours, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
+    d = ((lab[:, None, :] - centres[None]) ** 2).sum(axis=2)
+    labels = d.argmin(axis=1).reshape(img.shape[:2]).astype(np.uint8)
+    labels = cv2.medianBlur(labels, 5)
+    return cv2.cvtColor(np.clip(centres / weight, 0, 255).astype(np.uint8)[labels], cv2.COLOR_LAB2RGB)
+
+
 def watercolour(img, rng):
-    """Flat washes (recursive edge-preserving filter; cv2.stylization's sigma_r 0.45 merged
-    regions up to ~40 grey levels apart, so stripes and tiles vanished), pigment pooled
-    darker at each wash's rim, uneven pigment density, paper grain, and the paper showing
-    through."""
-    small, size = _work(img, 512)
+    """Washes, not a blur: the picture abstracted into soft flat areas, lightened so the paper
+    shows through, painted with a slight wobble; pigment pooled darker at each wash's edge,
+    granulated (more in the dark washes), on textured paper."""
+    small, size = _work(img, 640)
     h, w = small.shape[:2]
-    flat = cv2.edgePreservingFilter(small, flags=cv2.RECURS_FILTER, sigma_s=40, sigma_r=0.3)
+    side = max(h, w)
+    soft = cv2.edgePreservingFilter(small, flags=cv2.RECURS_FILTER, sigma_s=60, sigma_r=0.4)
+    washes = _palette(soft, 12, rng)  # each wash one pigment, with a hard dried edge
+    flat = cv2.addWeighted(washes, 0.45, soft, 0.55, 0)  # … and some of the gradation under it
+    cell = max(6, side // 24)  # the brush's wobble: edges of washes are not ruled lines
+    dx, dy = (cv2.resize(rng.normal(0, side / 320, (h // cell + 2, w // cell + 2)).astype(np.float32), (w, h),
+                         interpolation=cv2.INTER_CUBIC) for _ in range(2))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    flat = cv2.remap(flat, xx + dx, yy + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    washes = cv2.remap(washes, xx + dx, yy + dy, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT)
     f = flat.astype(np.float32) / 255
-    grey = cv2.cvtColor(flat, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
-    grad = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
-    rim = np.clip(cv2.GaussianBlur(grad, (0, 0), 1.0) * 2, 0, 1)
-    f = f * (1 - 0.25 * rim[..., None])
-    cell = max(8, max(h, w) // 8)
-    density = cv2.resize(rng.normal(0, 1, (h // cell + 2, w // cell + 2)).astype(np.float32), (w, h),
+    grey = f.mean(axis=2)
+    sat = grey[..., None] + (f - grey[..., None]) * 1.15
+    f = 1 - (1 - np.clip(sat, 0, 1)) * 0.82  # transparent washes on white paper
+    g = cv2.cvtColor(flat, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
+    grad = np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))
+    edge = (grad > max(0.25, float(np.percentile(grad, 90)))).astype(np.float32)  # real edges only
+    rim = np.clip(cv2.GaussianBlur(edge, (0, 0), max(1.0, side / 400)) * 2.5, 0, 1)
+    f = f * (1 - 0.3 * rim[..., None])  # pigment pools where a wash dries
+    density = cv2.resize(rng.normal(0, 1, (h // (4 * cell) + 2, w // (4 * cell) + 2)).astype(np.float32), (w, h),
                          interpolation=cv2.INTER_CUBIC)
-    paper = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 1.2)
-    f = f * (1 + 0.05 * density[..., None]) * (1 + 0.06 * paper[..., None])
-    f = 0.85 * f + 0.15  # washed: the paper shows through
+    f = 1 - (1 - f) * (1 + 0.12 * density[..., None])  # uneven pigment within a wash
+    grain = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), max(0.8, side / 700))
+    pigment = 1 - f.mean(axis=2, keepdims=True)  # granulation shows in the pigment, not on white
+    f = f * (1 - 0.3 * pigment * np.clip(grain, -2, 2)[..., None] / 2)
+    fibre = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 0.7)
+    paper = cv2.Sobel(fibre, cv2.CV_32F, 1, 1) * 0.05
+    f = f * (1 + paper[..., None]) * np.float32([1.0, 0.99, 0.96])  # warm cold-press paper
+    sketch = _ink(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), max(1.0, side / 640), threshold=-0.012)
+    sketch = cv2.GaussianBlur(sketch.astype(np.float32), (0, 0), 0.8)[..., None]
+    f = f * (1 - 0.35 * sketch * np.float32([0.9, 1.0, 1.1]))  # a faint underdrawing keeps eyes and edges
     return _up(np.clip(f * 255, 0, 255).astype(np.uint8), size)
 
 
@@ -186,15 +235,20 @@ def pencil(img, rng):
 
 
 def cartoon(img, rng):
+    """Cel shading: edge-preserving smoothing, the colours reduced to a few flat ones chosen
+    in Lab (k-means, so skin, sky and clothes each keep a colour of their own), a little more
+    colour, and bold ink contours from a difference of Gaussians."""
     small, size = _work(img)
-    flat = small
+    flat = cv2.edgePreservingFilter(small, flags=cv2.RECURS_FILTER, sigma_s=50, sigma_r=0.35)
     for _ in range(2):
-        flat = cv2.bilateralFilter(flat, 9, 60, 7)
-    flat = _quantise(flat, 6)
-    flat = cv2.medianBlur(flat, 5)
-    edges = _edges(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), 9, 6)
-    out = np.where(edges[..., None] > 0, flat, 20).astype(np.uint8)
-    return _up(out, size)
+        flat = cv2.bilateralFilter(flat, 7, 40, 7)
+    cels = _palette(flat, 14, rng).astype(np.float32)
+    grey = cels.mean(axis=2, keepdims=True)
+    cels = np.clip(grey + (cels - grey) * 1.25, 0, 255)
+    lines = _ink(cv2.cvtColor(flat, cv2.COLOR_RGB2GRAY), max(1.0, max(small.shape[:2]) / 420), threshold=-0.006)
+    lines = cv2.dilate(lines.astype(np.uint8), np.ones((2, 2), np.uint8)).astype(bool)
+    out = np.where(lines[..., None], np.float32([25, 22, 30]), cels)
+    return _up(out.astype(np.uint8), size)
 
 
 def pixel_art(img, rng):
@@ -233,28 +287,32 @@ def sepia(img, rng):
     return np.clip(img.astype(np.float32) @ k.T, 0, 255).astype(np.uint8)
 
 
-def pop_art(img, rng):
-    """4 luminance bands -> vivid palette (its luma rises band by band, so the tonal structure
-    survives), halftone dots, ink outlines on real edges (Canny). The tones are stretched
-    only where the image's range is narrow: equalising a two-tone image threw its two tones
-    to the extreme bands."""
+def pop_art(img, rng, subject=None):
+    """Warhol-like: the subject in three flat, vivid tones by its own light and shade (halftone
+    dots in the middle tone), bold ink contours, on a flat background of a contrasting colour.
+    Without a subject mask the whole picture is toned."""
     small, size = _work(img)
-    grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-    lo, hi = np.percentile(grey, [2, 98])
-    lo, hi = min(float(lo), 40.0), max(float(hi), 215.0)
-    levels = np.clip((grey.astype(np.float32) - lo) * 255 / (hi - lo), 0, 255)
-    # navy, magenta, cyan, yellow: luma 31, 100, 138, 208
-    palette = np.array([[25, 20, 90], [230, 30, 120], [0, 185, 235], [255, 225, 0]], np.uint8)
-    band = np.minimum(levels.astype(int) * 4 // 256, 3)
+    h, w = small.shape[:2]
+    grey = cv2.cvtColor(cv2.bilateralFilter(small, 7, 50, 7), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    sub = None if subject is None else cv2.resize(subject.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+    where = sub if sub is not None and sub.mean() > 0.03 else np.ones((h, w), bool)
+    lo, hi = np.percentile(grey[where], [5, 95])
+    levels = np.clip((grey - lo) / max(hi - lo, 1.0), 0, 1)
+    band = np.minimum((levels * 3).astype(int), 2)
+    palette = np.array([[40, 20, 110], [240, 60, 140], [255, 215, 60]], np.uint8)  # shade, middle, light
     out = palette[band]
-    h, w = grey.shape
+    cell = max(4, max(h, w) // 110)
     yy, xx = np.mgrid[0:h, 0:w]
-    cell = max(4, max(h, w) // 120)
-    dots = (((yy % cell) - cell / 2) ** 2 + ((xx % cell) - cell / 2) ** 2) < (cell * 0.3) ** 2
-    out = np.where((dots & (band == 2))[..., None], np.uint8([230, 30, 120]), out)  # halftone
-    edges = cv2.Canny(cv2.GaussianBlur(grey, (0, 0), 1.5), 40, 100)
-    edges = cv2.dilate(edges, np.ones((2, 2), np.uint8))
-    out = np.where(edges[..., None] > 0, 0, out).astype(np.uint8)
+    radius = cell * (0.25 + 0.25 * (1 - levels))  # bigger dots in darker parts of the middle tone
+    dots = ((yy % cell) - cell / 2) ** 2 + ((xx % cell) - cell / 2) ** 2 < radius**2
+    out = np.where((dots & (band == 1))[..., None], palette[0], out)
+    if sub is not None and sub.mean() > 0.03:
+        out = np.where(sub[..., None], out, np.uint8([0, 190, 230]))  # flat cyan background
+    lines = _ink(grey.astype(np.uint8), max(1.0, max(h, w) / 450), threshold=-0.015)
+    if sub is not None and sub.mean() > 0.03:
+        rim = sub ^ cv2.erode(sub.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        lines = (lines & sub) | rim
+    out = np.where(lines[..., None], np.uint8([15, 10, 20]), out).astype(np.uint8)
     return _up(out, size)
 
 
@@ -283,20 +341,24 @@ RENDER = {
 
 
 @STYLE.engine("opencv", kind="classical")
-def style(ctx, image, style, mask=None, prompt=None):
+def style(ctx, image, style, mask=None, prompt=None, strength=None):
     if mask is not None:
         same_size("image", image, "mask", mask)
         if not mask.any():
             raise BadInput("STYLE: the mask is empty; give null for the whole image")
     name = parse_style(style or prompt or "")
     img = rgb(image)
-    out = RENDER[name](img, ctx.rng())
+    if name == "pop art" and mask is None:  # a Warhol print tones its subject, not the backdrop
+        styled = pop_art(img, ctx.rng(), subject=Facts(img).subject)
+    else:
+        styled = RENDER[name](img, ctx.rng())
+    out = scale_edit(img, styled, strength)
     return {"image": keep_outside(img, out, mask)}
 
 
 # -- model engine: an instruction-editing pipeline (InstructPix2Pix, or FLUX.1-Kontext) ----------
 @STYLE.engine("instruct", kind="model", version="1", check=model_check("STYLE", "instruct"))
-def style_instruct(ctx, image, style, mask=None, prompt=None):
+def style_instruct(ctx, image, style, mask=None, prompt=None, strength=None):
     """'turn it into {style}' (with the caption when given); with a mask, only inside it."""
     from lego_demo.diffusion import run_instruct, target_words
 

@@ -24,11 +24,16 @@ def _common(top: bool) -> argparse.ArgumentParser:
                    help="load extra bricks from this plugin file (repeatable)")
     p.add_argument("--seed", type=int, default=default(None), help="seed for engines that use randomness (default 0)")
     p.add_argument("--debug", action="store_true", default=default(False), help="show tracebacks")
+    p.add_argument("--step-timeout", type=float, default=default(None), metavar="SECONDS",
+                   help="stop a step that runs longer than this (default 300, or step_timeout in the config file)")
     p.add_argument("--config", default=default(None), metavar="PATH",
                    help="lego.toml with [engines.BRICK] engine/model/... (default $LEGO_CONFIG; none = classical engines)")
     p.add_argument("--engine", action="append", default=default([]), metavar="BRICK=ENGINE[:MODEL]",
                    help="use this engine (and model) for a brick, e.g. FILL=diffusers-inpaint:/models/sd2-inpainting "
-                   "(repeatable; overrides the config file)")
+                   "(repeatable; overrides the config file); BRICK=ray:ENGINE calls its Ray Serve deployment")
+    p.add_argument("--images-base-url", default=default(None), metavar="URL",
+                   help="OpenAI Images API server for the openai-images engine, e.g. http://127.0.0.1:8091/v1 "
+                   "(default $LEGO_IMAGES_BASE_URL, else [images] base_url in the config file)")
     return p
 
 
@@ -40,6 +45,9 @@ def _model_options(p: argparse.ArgumentParser) -> None:
                    help="mllm quantization (default: 4bit on a CUDA GPU, none on CPU)")
     p.add_argument("--base-url", metavar="URL",
                    help="openai: server URL, e.g. http://127.0.0.1:8000/v1 (default $OPENAI_BASE_URL)")
+    p.add_argument("--prompt-file", metavar="FILE",
+                   help="mllm/openai: the official Lego-Edit system_prompt.txt; the Builder then talks as the "
+                   "release's demo does (448-px image, 4096 tokens; docs/BUILDERS.md)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--judge-base-url", help="the judge's OpenAI-compatible server (else $OPENAI_BASE_URL)")
     p.add_argument("--out", required=True)
 
+    p = sub.add_parser("serve", parents=[common], help="serve the configured model engines for the app and CLI")
+    p.add_argument("--ray", action="store_true", help="as Ray Serve deployments ([ray] in lego.toml; docs/SCALING.md)")
+
     p = sub.add_parser("edit", parents=[common], help="plan and run an edit")
     p.add_argument("image")
     p.add_argument("--instruction", required=True)
@@ -93,7 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Think-while-Edit: at most N turns of critique and refinement (1 = edit once)")
     p.add_argument("--critic", default=None, choices=CRITICS,
                    help="who judges each turn: measured offline checks, or the Builder's model (EditThinker); default: offline or the config file's")
+    p.add_argument("--critic-prompt-file", metavar="FILE",
+                   help="--critic model: EditThinker's prompt_template.txt (its released format)")
     p.add_argument("--out", required=True)
+
+    from .train.cli import add_arguments as add_train_arguments  # imports no torch/trl
+
+    add_train_arguments(sub.add_parser("train", help="train a model Builder: data, score, sft, grpo "
+                                       "(docs/TRAINING.md)"), parents=[common])
     return parser
 
 
@@ -102,9 +120,11 @@ def _editor(args) -> Editor:
 
     return Editor.from_config(editor_config(
         getattr(args, "config", None), getattr(args, "engine", []), plugins=args.bricks, seed=args.seed,
+        images_base_url=getattr(args, "images_base_url", None),
         builder=getattr(args, "builder", None), critic=getattr(args, "critic", None),
         model=getattr(args, "model", None), quant=getattr(args, "quant", None),
-        base_url=getattr(args, "base_url", None),
+        base_url=getattr(args, "base_url", None), prompt_file=getattr(args, "prompt_file", None),
+        critic_prompt_file=getattr(args, "critic_prompt_file", None), step_timeout=args.step_timeout,
     ))
 
 
@@ -250,6 +270,8 @@ def cmd_edit(args) -> int:
     outcome = editor.think(args.instruction, inputs, feedback=args.feedback, turns=args.think, on_turn=show,
                            on_plan=keep_reasoning, on_progress=_print_progress)
     best = outcome.best_turn
+    for caveat in best.run.caveats:  # e.g. "target not verified: …"
+        print(f"note: {caveat}", file=sys.stderr)
     editor.write_run(out, best.run, plan=best.plan,
                      extra={"instruction": args.instruction, "feedback": best.feedback, "notes": list(inputs.notes),
                             **outcome.to_json()})
@@ -285,7 +307,25 @@ def cmd_bench(args) -> int:
     return 0
 
 
-COMMANDS = {"bench": cmd_bench, "bricks": cmd_bricks, "validate": cmd_validate, "run": cmd_run, "plan": cmd_plan, "edit": cmd_edit}
+def cmd_train(args) -> int:
+    from .train.cli import main as train_main
+
+    return train_main(args)
+
+
+def cmd_serve(args) -> int:
+    from .config import editor_config
+
+    if not args.ray:
+        raise BadInput("serve needs --ray (Ray Serve deployments are the only kind of server so far)")
+    from .ray_serve import serve_forever
+
+    return serve_forever(editor_config(args.config, args.engine, plugins=args.bricks,
+                                       images_base_url=args.images_base_url))
+
+
+COMMANDS = {"train": cmd_train, "bench": cmd_bench, "serve": cmd_serve, "bricks": cmd_bricks, "validate": cmd_validate,
+            "run": cmd_run, "plan": cmd_plan, "edit": cmd_edit}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,16 +2,32 @@
 
     builder = "rule"            # rule | mllm | openai (with model / quant / base_url)
     critic = "offline"          # Think-while-Edit judge: offline | model (the Builder's model)
+    prompt_file = "system_prompt.txt"   # mllm/openai: the official release's prompt (docs/BUILDERS.md)
+    critic_prompt_file = "prompt_template.txt"  # --critic model: EditThinker's template
+    preload = false             # load every configured model at start (ZeroGPU Spaces need it)
     seed = 0
     cache_mb = 512              # step cache size
+    step_timeout = 300          # seconds; a step running longer is stopped
     bricks = ["plugins/my_brick.py"]
+
+    model_calls_per_device = 1  # heavy model calls at once per device (see lego_demo/slots.py)
 
     [engines.FILL]              # per brick: which engine, and its options
     engine = "diffusers-inpaint"
     model = "/models/sd2-inpainting"
 
-Command-line flags override the file (`--builder`, `--seed`, `--model`, …, and
-`--engine BRICK=ENGINE[:MODEL]` for engines).
+    [images]                    # defaults for every openai-images engine (engines/openai_images.py)
+    base_url = "http://127.0.0.1:8091/v1"
+    concurrency = 2
+
+    [ray]                       # model engines on Ray Serve (lego_demo/ray_serve.py, docs/SCALING.md)
+    address = "auto"            # set: the app and CLI call the deployments instead of running here
+    [ray.FILL]                  # per brick: the deployment's GPU share, replicas, autoscaling
+    num_gpus = 0.5
+
+Command-line flags override the file (`--builder`, `--seed`, `--model`, …, `--engine
+BRICK=ENGINE[:MODEL]` for engines, `--engine BRICK=ray:ENGINE` to call a Ray deployment, and
+`--images-base-url URL`, else $LEGO_IMAGES_BASE_URL).
 """
 
 from __future__ import annotations
@@ -24,6 +40,9 @@ from typing import Any
 from .errors import BadInput
 
 ENV_VAR = "LEGO_CONFIG"
+IMAGES_ENV_VAR = "LEGO_IMAGES_BASE_URL"
+IMAGES_ENGINE = "openai-images"
+RAY = "ray"
 
 
 def load_config(path: str | Path | None = None) -> dict[str, Any]:
@@ -41,6 +60,9 @@ def load_config(path: str | Path | None = None) -> dict[str, Any]:
     engines = data.get("engines", {})
     if not isinstance(engines, dict) or not all(isinstance(v, dict) for v in engines.values()):
         raise BadInput(f"config file {str(p)!r}: [engines.BRICK] sections must be tables")
+    for table in ("images", "ray"):
+        if not isinstance(data.get(table, {}), dict):
+            raise BadInput(f"config file {str(p)!r}: [{table}] must be a table")
     return data
 
 
@@ -53,8 +75,11 @@ def parse_engine_flag(flag: str) -> tuple[str, str, str | None]:
     return brick.strip().upper(), engine.strip(), model.strip() or None
 
 
-def engine_settings(config: dict[str, Any], flags: list[str]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
-    """(engine choice per brick, engine options per brick) from the file, then the flags."""
+def engine_settings(config: dict[str, Any], flags: list[str], images_base_url: str | None = None,
+                    ) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """(engine choice per brick, engine options per brick) from the file, then the flags.
+    `BRICK=ray:ENGINE` chooses ENGINE (where it runs: `ray_bricks`). Bricks on the
+    openai-images engine take `[images]` (and the server URL) as defaults for their options."""
     choice: dict[str, str] = {}
     options: dict[str, dict[str, Any]] = {}
     for brick, table in config.get("engines", {}).items():
@@ -64,20 +89,54 @@ def engine_settings(config: dict[str, Any], flags: list[str]) -> tuple[dict[str,
         options[brick.upper()] = table
     for flag in flags:
         brick, engine, model = parse_engine_flag(flag)
+        if engine == RAY:
+            choice[brick] = _ray_engine(flag, model)
+            continue
         choice[brick] = engine
         if model:
             options.setdefault(brick, {})["model"] = model
+    images = dict(config.get("images", {}))
+    url = images_base_url or os.environ.get(IMAGES_ENV_VAR) or images.get("base_url")
+    if url:
+        images["base_url"] = str(url).strip()
+    for brick, engine in choice.items():
+        if engine == IMAGES_ENGINE:
+            options[brick] = {**images, **options.get(brick, {})}
     return choice, options
 
 
+def _ray_engine(flag: str, engine: str | None) -> str:
+    if not engine or ":" in engine:
+        raise BadInput(f"--engine {flag!r}: expected BRICK=ray:ENGINE, the engine the Ray deployment runs, e.g. "
+                       "FILL=ray:diffusers-inpaint (its model is set where it is served)")
+    return engine
+
+
+def _whole(value: Any, name: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1 or number != value:
+        raise BadInput(f"config {name} must be a whole number of at least 1, not {value!r}")
+    return number
+
+
+def ray_bricks(flags: list[str]) -> list[str]:
+    """Bricks that `--engine BRICK=ray:ENGINE` sends to a Ray Serve deployment."""
+    return [brick for brick, engine, _ in map(parse_engine_flag, flags) if engine == RAY]
+
+
 def editor_config(path: str | Path | None = None, engine_flags: list[str] | None = None, plugins: list[str] | None = None,
-                  cache_mb: float | None = None, **given: Any):
+                  cache_mb: float | None = None, images_base_url: str | None = None, **given: Any):
     """The EditorConfig for a CLI or app start: a flag that was given (not None) wins over the
-    config file, which wins over the defaults. `given`: builder, critic, seed, model, quant, base_url."""
+    config file, which wins over the defaults. `given`: builder, critic, seed, model, quant, base_url,
+    prompt_file, critic_prompt_file, step_timeout."""
     from .editor import EditorConfig
 
     data = load_config(path)
-    choice, options = engine_settings(data, list(engine_flags or []))
+    flags = list(engine_flags or [])
+    choice, options = engine_settings(data, flags, images_base_url)
 
     def pick(name: str, default: Any = None) -> Any:
         value = given.get(name)
@@ -95,4 +154,21 @@ def editor_config(path: str | Path | None = None, engine_flags: list[str] | None
         model=pick("model"),
         quant=pick("quant"),
         base_url=pick("base_url"),
+        prompt_file=pick("prompt_file"),
+        critic_prompt_file=pick("critic_prompt_file"),
+        preload=bool(pick("preload", False)),
+        model_calls_per_device=_whole(data.get("model_calls_per_device", 1), "model_calls_per_device"),
+        ray=dict(data.get("ray", {})),
+        ray_bricks=ray_bricks(flags),
+        step_timeout=_seconds(pick("step_timeout", EditorConfig.step_timeout)),
     )
+
+
+def _seconds(value: Any) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise BadInput(f"step_timeout must be a positive number of seconds, got {value!r}")
+    return seconds

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import BadInput, CannotDo
+from .errors import BadInput, CannotDo, LegoError
 from .imaging import keep_outside, rgb, same_size
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,45 @@ TRANSFORMERS = ("torch", "transformers")
 
 
 def model_check(brick: str, engine: str, packages: tuple[str, ...] = DIFFUSERS,
-                needs_file: str | None = "model_index.json", example: str = "DIR"):
-    """A model engine's `check` (see `spec.Engine`): `model_reason` for these options."""
-    return lambda options: model_reason(options, brick, engine, packages, needs_file, example)
+                needs_file: str | None = "model_index.json", example: str = "DIR") -> ModelCheck:
+    """A model engine's `check` (see `spec.Engine`): `model_reason` for these options; it also
+    estimates the engine's GPU memory (`bricks --json`, the fit check at start)."""
+    return ModelCheck(brick, engine, packages, needs_file, example)
+
+
+@dataclass(frozen=True)
+class ModelCheck:
+    brick: str
+    engine: str
+    packages: tuple[str, ...]
+    needs_file: str | None
+    example: str
+
+    def __call__(self, options: Mapping[str, Any]) -> str | None:
+        return model_reason(options, self.brick, self.engine, self.packages, self.needs_file, self.example)
+
+    def estimate(self, options: Mapping[str, Any]) -> Any:
+        """A `vram.Estimate` of this engine with these options, or None (no model configured)."""
+        from .vram import engine_estimate
+
+        return engine_estimate(self.engine, options, f"{self.brick} ({self.engine})")
+
+    def load(self, options: Mapping[str, Any], models: Any) -> None:
+        """Load this engine's model into the manager now (`preload`), as its first step would."""
+        from .spec import RunContext
+
+        ctx = RunContext(step=0, options=options, models=models)
+        if self.engine == "diffusers-inpaint":
+            inpaint_pipeline(ctx)
+        elif self.engine == "instruct":
+            instruct_pipeline(ctx)
+        elif self.engine == "clipseg":
+            clipseg_model(ctx)
+        elif self.engine == "vlm":
+            from .vlm import load_mllm, vlm_key, vlm_settings
+
+            s = vlm_settings(options)
+            models.get(vlm_key(str(options["model"]), s), lambda: load_mllm(str(options["model"]), **s))
 
 
 def model_reason(options: Mapping[str, Any], brick: str, engine: str, packages: tuple[str, ...],
@@ -122,7 +158,7 @@ class Settings:
     device: str
     dtype: Any  # torch dtype
     quant: str
-    offload: bool
+    offload: bool | str  # True, False or "auto" (decided when the pipeline loads)
     steps: int
     guidance: float
     size: int
@@ -131,8 +167,9 @@ class Settings:
     def key(self) -> tuple:
         from .models import model_key
 
+        offload = {True: "offload", False: "resident"}.get(self.offload, "auto")
         return model_key(self.family, self.model, str(self.dtype).replace("torch.", ""), self.quant,
-                         self.device, "offload" if self.offload else "resident")
+                         self.device, offload)
 
 
 def _bool(value: Any) -> bool | str:
@@ -157,10 +194,9 @@ def settings(options: Mapping[str, Any], family: str) -> Settings:
     if quant not in ("none", "4bit", "8bit"):
         raise BadInput(f"unknown quant {quant!r}; use none, 4bit or 8bit")
     offload = _bool(options.get("offload", "auto"))
-    if offload == "auto":
-        offload = device.startswith("cuda") and _vram_short(model, quant, device)
-    elif offload and not device.startswith("cuda"):
-        log.info("offload asked for, but the device is %s: ignored", device)
+    if not device.startswith("cuda"):
+        if offload is True:
+            log.info("offload asked for, but the device is %s: ignored", device)
         offload = False
     try:
         steps = int(options.get("steps", steps))
@@ -170,37 +206,17 @@ def settings(options: Mapping[str, Any], family: str) -> Settings:
         raise BadInput(f"engine options steps/guidance/size must be numbers: {exc}") from None
     if steps < 1:
         raise BadInput("engine option steps must be at least 1")
-    return Settings(model, family, device, dtype, quant, bool(offload), steps, guidance, max(side, multiple), multiple)
-
-
-def weights_bytes(model: str) -> int:
-    """Bytes of the weight files in a local directory (0 when not local)."""
-    root = Path(model).expanduser()
-    if not root.is_dir():
-        return 0
-    return sum(p.stat().st_size for p in root.rglob("*") if p.suffix in (".safetensors", ".bin", ".pt"))
-
-
-def _vram_short(model: str, quant: str, device: str) -> bool:
-    from .models import free_vram_bytes
-
-    free = free_vram_bytes(device)
-    need = weights_bytes(model)
-    if free is None or not need:
-        return False
-    if quant != "none":
-        need //= 3  # the big transformer dominates and shrinks about 3.5x in 4-bit
-    short = need * 1.2 > free
-    if short:
-        log.info("%s needs about %.1f GB, %.1f GB VRAM free: using CPU offload", model, need / 1e9, free / 1e9)
-    return short
+    return Settings(model, family, device, dtype, quant, offload, steps, guidance, max(side, multiple), multiple)
 
 
 # -- loading -----------------------------------------------------------------------------------
 def manager_of(ctx: Any) -> Any:
-    from .models import shared_manager
-
-    return ctx.models if getattr(ctx, "models", None) is not None else shared_manager()
+    """The Editor's one model manager, which the Executor puts in every step's context (there
+    is no process-wide fallback: two managers would hold two copies of a model)."""
+    models = getattr(ctx, "models", None)
+    if models is None:
+        raise LegoError("a model engine ran without the Editor's model manager; run steps through the Executor")
+    return models
 
 
 def load_pipeline(cls: Any, s: Settings) -> Any:
@@ -224,11 +240,18 @@ def load_pipeline(cls: Any, s: Settings) -> Any:
         kwargs["quantization_config"] = PipelineQuantizationConfig(
             quant_backend=f"bitsandbytes_{s.quant}", quant_kwargs=quant_kwargs, components_to_quantize=components)
     try:
-        pipe = cls.from_pretrained(s.model, **kwargs)
+        # bitsandbytes puts quantized weights on the *current* CUDA device: make it s.device
+        with _current_cuda_device(s.device):
+            pipe = cls.from_pretrained(s.model, **kwargs)
     except (OSError, ValueError) as exc:
         where = "the local directory" if local else "the hub / local cache"
         raise BadInput(f"cannot load diffusers pipeline {s.model!r} from {where}: {_first_line(exc)}") from exc
-    if s.offload:
+    offload = s.offload
+    if offload == "auto":
+        from .vram import needs_offload
+
+        offload = needs_offload(s)
+    if offload:
         pipe.enable_model_cpu_offload(device=s.device)
     elif s.quant == "none":
         pipe.to(s.device)
@@ -238,6 +261,18 @@ def load_pipeline(cls: Any, s: Settings) -> Any:
                 component.to(s.device)
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+def _current_cuda_device(device: str) -> Any:
+    """A context in which torch's current CUDA device is `device` ("cuda:1"); a no-op for
+    "cuda" (the current one) and off CUDA."""
+    import contextlib
+
+    import torch
+
+    if not device.startswith("cuda:"):
+        return contextlib.nullcontext()
+    return torch.cuda.device(int(device.split(":", 1)[1]))
 
 
 def _dtype_kwarg() -> str:
@@ -299,6 +334,30 @@ def instruct_pipeline(ctx: Any) -> tuple[Any, Settings]:
     return manager_of(ctx).get(s.key(), load), s
 
 
+def clipseg_model(ctx: Any) -> tuple[tuple[Any, Any], tuple, Any]:
+    """((CLIPSeg model, processor), its key, the manager) for ctx.options (RES's clipseg engine)."""
+    from .models import default_dtype, model_key, pick_device
+
+    model = str(ctx.options.get("model") or "").strip()
+    device = pick_device(ctx.options.get("device"))
+    dtype = default_dtype(device, ctx.options.get("dtype", "fp32"))
+    key = model_key("clipseg", model, str(dtype).replace("torch.", ""), "none", device)
+
+    def load() -> tuple[Any, Any]:
+        from transformers import CLIPSegForImageSegmentation, CLIPSegProcessor
+
+        local = Path(model).expanduser().is_dir()
+        try:
+            processor = CLIPSegProcessor.from_pretrained(model, local_files_only=local or _offline())
+            net = CLIPSegForImageSegmentation.from_pretrained(model, dtype=dtype, local_files_only=local or _offline())
+        except (OSError, ValueError) as exc:
+            raise BadInput(f"cannot load CLIPSeg model {model!r}: {_first_line(exc)}") from exc
+        return net.to(device).eval(), processor
+
+    manager = manager_of(ctx)
+    return manager.get(key, load), key, manager
+
+
 # -- images --------------------------------------------------------------------------------------
 def work_size(width: int, height: int, side: int, multiple: int) -> tuple[int, int]:
     """(w, h) no larger than `side` on the longer edge (never upscaled), multiples of `multiple`."""
@@ -343,13 +402,6 @@ def step_seed(ctx: Any) -> int:
                & 0x7FFF_FFFF_FFFF_FFFF)
 
 
-def generator(ctx: Any) -> Any:
-    """A CPU torch.Generator seeded from ctx.seed and ctx.step (CPU noise is the same on every device)."""
-    import torch
-
-    return torch.Generator("cpu").manual_seed(step_seed(ctx))
-
-
 def check_mask(image: np.ndarray, mask: np.ndarray, brick: str) -> None:
     same_size("image", image, "mask", mask)
     if not mask.any():
@@ -357,10 +409,24 @@ def check_mask(image: np.ndarray, mask: np.ndarray, brick: str) -> None:
 
 
 # -- the two kinds of generative call ---------------------------------------------------------
+def pipeline_images(pipe: Any, kwargs: dict[str, Any], seed: int) -> Any:
+    """`pipe(**kwargs, generator=CPU generator seeded with seed).images`: module-level with
+    plain arguments, so `ModelManager.call` can run it in a GPU worker."""
+    import torch
+
+    return pipe(**kwargs, generator=torch.Generator("cpu").manual_seed(seed)).images
+
+
+def generation_seconds(s: Settings, size: tuple[int, int]) -> int:
+    """A duration estimate for a GPU time slot (ZeroGPU): per denoising step at this size."""
+    per_step = (0.6 if s.family.startswith("flux") else 0.12) * (size[0] * size[1]) / 1024**2
+    return int(20 + s.steps * max(per_step, 0.05) * (1 if s.offload is False else 2))
+
+
 def run_inpaint(ctx: Any, image: np.ndarray, mask: np.ndarray, prompt: str, init: np.ndarray | None = None,
                 strength: float = 1.0, negative: str | None = None) -> np.ndarray:
     """Generate `prompt` inside `mask`; pixels outside the mask come back exactly."""
-    pipe, s = inpaint_pipeline(ctx)
+    _, s = inpaint_pipeline(ctx)
     base = rgb(image)[..., :3]
     h, w = base.shape[:2]
     size = work_size(w, h, s.size, s.multiple)
@@ -368,76 +434,33 @@ def run_inpaint(ctx: Any, image: np.ndarray, mask: np.ndarray, prompt: str, init
     strength = float(min(1.0, max(strength, 1.0 / s.steps + 1e-6)))  # at least one denoising step
     kwargs: dict[str, Any] = dict(
         prompt=prompt, image=to_pil(start, size), mask_image=mask_pil(mask, size), width=size[0], height=size[1],
-        num_inference_steps=s.steps, guidance_scale=s.guidance, strength=strength, generator=generator(ctx),
-        output_type="np")
+        num_inference_steps=s.steps, guidance_scale=s.guidance, strength=strength, output_type="np")
     if s.family == "flux-fill":
         kwargs["max_sequence_length"] = int(ctx.options.get("max_sequence_length", 512))
     elif negative:
         kwargs["negative_prompt"] = negative
-    out = manager_of(ctx).run(lambda: pipe(**kwargs).images, keep=(s.key(),), what=f"running {s.model}")
+    out = manager_of(ctx).call(s.key(), pipeline_images, kwargs, step_seed(ctx), what=f"running {s.model}",
+                               seconds=generation_seconds(s, size))
     return keep_outside(base, from_output(out, (w, h)), mask)
 
 
 def run_instruct(ctx: Any, image: np.ndarray, instruction: str, mask: np.ndarray | None = None) -> np.ndarray:
     """Edit the image as the instruction says; with a mask, only inside it."""
-    pipe, s = instruct_pipeline(ctx)
+    _, s = instruct_pipeline(ctx)
     base = rgb(image)[..., :3]
     h, w = base.shape[:2]
     size = work_size(w, h, s.size, s.multiple)
     kwargs: dict[str, Any] = dict(prompt=instruction, image=to_pil(base, size), num_inference_steps=s.steps,
-                                  guidance_scale=s.guidance, generator=generator(ctx), output_type="np")
+                                  guidance_scale=s.guidance, output_type="np")
     if s.family == "flux-kontext":
-        kwargs.update(width=size[0], height=size[1], _auto_resize=False,
+        # Kontext generates at max_area (default 1024²) whatever width/height say
+        kwargs.update(width=size[0], height=size[1], max_area=size[0] * size[1], _auto_resize=False,
                       max_sequence_length=int(ctx.options.get("max_sequence_length", 512)))
     else:
         kwargs["image_guidance_scale"] = float(ctx.options.get("image_guidance", 1.5))
-    out = manager_of(ctx).run(lambda: pipe(**kwargs).images, keep=(s.key(),), what=f"running {s.model}")
+    out = manager_of(ctx).call(s.key(), pipeline_images, kwargs, step_seed(ctx), what=f"running {s.model}",
+                               seconds=generation_seconds(s, size))
     return keep_outside(base, from_output(out, (w, h)), mask)
-
-
-# -- a vision-language model (shared with the MLLM Builder when it names the same model) -------
-def vlm_settings(options: Mapping[str, Any]) -> dict[str, Any]:
-    from .models import pick_device
-
-    device = pick_device(options.get("device"))
-    cuda = device.startswith("cuda")
-    quant = str(options.get("quant") or ("4bit" if cuda else "none")).lower()
-    if quant not in ("none", "4bit", "8bit"):
-        raise BadInput(f"unknown quant {quant!r}; use none, 4bit or 8bit")
-    return {"device": device, "quant": quant, "cuda": cuda, "explicit_quant": "quant" in options}
-
-
-def ask_vlm(ctx: Any, image: np.ndarray, question: str, max_new_tokens: int = 64) -> str:
-    """One answer from the configured vision-language model (AutoModelForImageTextToText). The
-    key is the MLLM Builder's, so a Builder and an engine naming the same model share one copy."""
-    import torch
-
-    from .builders.mllm import load_mllm
-
-    model_id = str(ctx.options.get("model") or "").strip()
-    if not model_id:
-        raise CannotDo("no vision-language model configured (set model = … in lego.toml)")
-    s = vlm_settings(ctx.options)
-    key = ("mllm", model_id, s["quant"], s["device"])
-    manager = manager_of(ctx)
-    model, processor = manager.get(key, lambda: load_mllm(model_id, **s))
-    max_side = int(ctx.options.get("size", 768))
-    pil = to_pil(image, work_size(image.shape[1], image.shape[0], max_side, 28))
-    chat = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
-    text = processor.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
-    inputs = processor(text=[text], images=[pil], return_tensors="pt")
-    device = getattr(model, "device", None) or "cpu"
-    inputs = inputs.to(device)
-    tokens = int(ctx.options.get("max_new_tokens", max_new_tokens))
-
-    def generate() -> Any:
-        with torch.no_grad():  # greedy: the same image and question give the same answer
-            return model.generate(**inputs, max_new_tokens=tokens, do_sample=False)
-
-    out = manager.run(generate, keep=(key,), what=f"running {model_id}")
-    new = out[:, inputs["input_ids"].shape[1]:]
-    tokenizer = getattr(processor, "tokenizer", processor)
-    return tokenizer.batch_decode(new, skip_special_tokens=True)[0].strip()
 
 
 # -- prompt wording ------------------------------------------------------------------------------

@@ -21,11 +21,14 @@ import numpy as np
 
 from .builders.base import Builder, Plan, PlanRequest
 from .errors import BadInput, Declined, InvalidWorkflow
-from .executor import Executor, RunResult, StepCache, StepEvent
+from .executor import DEFAULT_STEP_TIMEOUT_S, Executor, RunResult, StepCache, StepEvent
 from .models import ModelManager
 from .registry import Registry
+from .slots import Slots
 from .types import ValueType, content_key, input_key
 from .validate import Validation, validate
+from .verify import mismatch_error, verify_run
+from .verify import notes as verification_notes
 from .workflow import Parsed, Workflow, parse_workflow
 
 BUILDERS = ("rule", "mllm", "openai")
@@ -45,6 +48,13 @@ class EditorConfig:
     quant: str | None = None  # mllm: 4bit | 8bit | none (None: 4bit on CUDA, none on CPU)
     base_url: str | None = None  # openai: e.g. http://127.0.0.1:8000/v1 (else $OPENAI_BASE_URL)
     models_max_bytes: int | None = None  # model manager budget (None: free only on out-of-memory)
+    prompt_file: str | None = None  # mllm/openai: the release's system_prompt.txt (official profile)
+    critic_prompt_file: str | None = None  # model critic: EditThinker's prompt_template.txt
+    preload: bool = False  # load every configured model at start (ZeroGPU needs it)
+    model_calls_per_device: int = 1  # heavy model calls at once per device, across all sessions
+    ray: dict[str, Any] = field(default_factory=dict)  # lego.toml [ray]: address → call the deployments
+    ray_bricks: list[str] = field(default_factory=list)  # --engine BRICK=ray:ENGINE
+    step_timeout: float = DEFAULT_STEP_TIMEOUT_S  # seconds; a step running longer is stopped
 
 
 @dataclass(frozen=True)
@@ -76,13 +86,14 @@ def make_builder(name: str, registry: Registry, config: EditorConfig | None = No
     if name == "mllm":
         from .builders.mllm import DEFAULT_MODEL, MLLMBuilder
 
-        return MLLMBuilder(registry, model=config.model or DEFAULT_MODEL, quant=config.quant, manager=models)
+        return MLLMBuilder(registry, model=config.model or DEFAULT_MODEL, quant=config.quant, manager=models,
+                           prompt_file=config.prompt_file)
     if name == "openai":
         from .builders.openai_builder import OpenAIBuilder
 
         if not config.model:
             raise BadInput("the openai Builder needs --model NAME (the model the server serves)")
-        return OpenAIBuilder(registry, model=config.model, base_url=config.base_url)
+        return OpenAIBuilder(registry, model=config.model, base_url=config.base_url, prompt_file=config.prompt_file)
     raise BadInput(f"unknown builder {name!r}; available: {', '.join(BUILDERS)}")
 
 
@@ -113,6 +124,7 @@ class Editor:
         self._builder = builder
         self._critic = critic
         self.config = config or EditorConfig()
+        self._verified: dict = {}  # subject verdicts by SOS step cache key (lego_demo/verify.py)
 
     @classmethod
     def from_config(cls, config: EditorConfig | None = None) -> Editor:
@@ -121,9 +133,18 @@ class Editor:
             config.plugins, engine_choice=config.engine_choice, engine_options=config.engine_options
         )
         check_engine_settings(registry)
+        if config.ray.get("address") or config.ray_bricks:
+            from .ray_serve import place_on_ray
+
+            place_on_ray(registry, config)  # connects lazily, on the first call or availability check
         models = ModelManager(max_bytes=config.models_max_bytes)  # loads nothing until a step needs it
-        executor = Executor(registry, cache=StepCache(config.cache_bytes), seed=config.seed, models=models)
-        return cls(registry, executor=executor, config=config, models=models)
+        executor = Executor(registry, cache=StepCache(config.cache_bytes), seed=config.seed, models=models,
+                            slots=Slots(config.model_calls_per_device), step_timeout=config.step_timeout)
+        editor = cls(registry, executor=executor, config=config, models=models)
+        from .startup import start_models
+
+        start_models(editor)  # the configured models fit the GPU (else CannotDo with the numbers); preload
+        return editor
 
     def with_builder(self, name: str) -> Editor:
         """The same editor (registry, Executor, step cache, model manager) planning with
@@ -160,7 +181,7 @@ class Editor:
                 raise BadInput(f"the model critic needs a model Builder (--builder mllm or openai), not {builder.name!r}")
             from .critics.model import ModelCritic
 
-            return ModelCritic(builder)
+            return ModelCritic(builder, prompt_file=self.config.critic_prompt_file)
         raise BadInput(f"unknown critic {name!r}; available: {', '.join(CRITICS)}")
 
     def judge(self, builder: str, model: str, base_url: str | None = None):
@@ -237,9 +258,12 @@ class Editor:
         return self.builder.plan(request, feedback=list(feedback), previous=previous, on_text=on_text)
 
     def run(self, workflow: Workflow | Any, image: Any, mask: Any = None,
-            on_progress: Callable[[StepEvent], None] | None = None) -> RunResult:
+            on_progress: Callable[[StepEvent], None] | None = None, instruction: str | None = None) -> RunResult:
         """Run a workflow (a Workflow, or text/JSON data that is parsed and validated here) on
-        the prepared inputs; the result carries the inputs' key."""
+        the prepared inputs; the result carries the inputs' key. With the `instruction` it was
+        planned for, a stand-in for a named target (SOS for "the red circle") is checked against
+        the words (lego_demo/verify.py): a contradiction raises Declined with the next step, an
+        unconfirmable target is noted in `run.caveats`."""
         inputs = self.prepare(image, mask)
         repairs: list[str] = []
         if not isinstance(workflow, Workflow):
@@ -247,6 +271,12 @@ class Editor:
             workflow, repairs = checked.workflow, checked.repairs
         result = self.executor.run(workflow, inputs.image, inputs.mask, on_progress=on_progress)
         result.repairs = list(dict.fromkeys(repairs + result.repairs))
+        if instruction is not None:
+            verdicts = verify_run(result, instruction, inputs.image, self.registry, memo=self._verified)
+            error = mismatch_error(verdicts)
+            if error is not None:
+                raise error
+            result.caveats.extend(verification_notes(verdicts))
         return result
 
     def edit(self, instruction: str, image: Any, mask: Any = None, feedback: Sequence[str] = (),
@@ -259,7 +289,7 @@ class Editor:
         if on_plan is not None:
             on_plan(plan)
         workflow = plan.require(self.builder.name)
-        return plan, self.run(workflow, inputs, on_progress=on_progress)
+        return plan, self.run(workflow, inputs, on_progress=on_progress, instruction=instruction)
 
     def think(self, instruction: str, image: Any, mask: Any = None, feedback: Sequence[str] = (),
               turns: int | None = None, threshold: float | None = None, critic: Any = None,

@@ -56,6 +56,13 @@ class NotFound(CannotDo):
     an engine that could not run at all. Critics read "the removed object is gone" from it."""
 
 
+class StepTimeout(CannotDo):
+    """A step ran past the step time limit (exit 3: it cannot be done here in that time)."""
+
+    def __init__(self, seconds: float, how: str):
+        super().__init__(f"took longer than the step time limit of {seconds:g} s and {how}")
+
+
 class Declined(LegoError):
     """The Builder declined the request, with its reason."""
 
@@ -69,7 +76,10 @@ class StepError(LegoError):
         self.step, self.brick, self.engine, self.cause = step, brick, engine, cause
         if isinstance(cause, LegoError):
             self.exit_code = cause.exit_code
-        super().__init__(f"step {step} ({brick}, engine {engine}) failed: {cause}")
+            what = str(cause)
+        else:  # a bug in the engine: say so (exit 1); the traceback is logged by the Executor
+            what = f"internal error in the engine ({type(cause).__name__}: {cause}); details are in the log"
+        super().__init__(f"step {step} ({brick}, engine {engine}) failed: {what}")
 
 
 class StepCannotDo(StepError, CannotDo):

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,10 +22,14 @@ import numpy as np
 
 from .errors import BadInput, CannotDo, InvalidWorkflow, LegoError, StepCannotDo, StepError
 from .registry import Registry
+from .slots import Slots
 from .spec import RunContext
+from .stoppable import run_stoppable
 from .types import ValueType, conforms, content_key, input_key, nbytes, summarize
 from .validate import validate
 from .workflow import Ref, Step, Workflow
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CACHE_BYTES = 512 * 2**20
 DEFAULT_STEP_TIMEOUT_S = 300.0
@@ -102,6 +105,7 @@ class StepTrace:
     key: str
     inputs: dict[str, Any]
     outputs: dict[str, dict]
+    where: str = "here"  # "here", or where a placed engine ran (Registry.placements)
 
     def to_json(self) -> dict:
         return dict(vars(self))
@@ -115,6 +119,7 @@ class RunResult:
     trace: list[StepTrace] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    caveats: list[str] = field(default_factory=list)  # what the result could not confirm ("target not verified")
     input_key: str = ""  # the content key of the image (+ mask) it ran on: types.input_key
 
     def first_image(self) -> np.ndarray | None:
@@ -147,6 +152,7 @@ class RunResult:
             "executed": self.executed,
             "cached": self.cached,
             "repairs": self.repairs,
+            "caveats": self.caveats,
             "steps": [t.to_json() for t in self.trace],
         }
 
@@ -179,20 +185,22 @@ def _literal_json(value: Any) -> Any:
 
 class Executor:
     def __init__(self, registry: Registry, cache: StepCache | None = None, seed: int = 0, models: Any = None,
-                 step_timeout: float | None = DEFAULT_STEP_TIMEOUT_S, max_pixels: int = MAX_VALUE_PIXELS):
+                 step_timeout: float | None = DEFAULT_STEP_TIMEOUT_S, max_pixels: int = MAX_VALUE_PIXELS,
+                 slots: Slots | None = None):
         self.registry = registry
         self.cache = cache if cache is not None else StepCache()
         self.seed = seed
         self.models = models
         self.step_timeout = step_timeout
         self.max_pixels = max_pixels
+        self.slots = slots if slots is not None else Slots()  # concurrency limits per device / server
 
     def check_engines(self, workflow: Workflow) -> None:
         """Before running: every step's brick must have an engine that can run here."""
         for step in workflow.steps:
             spec = self.registry.get(step.brick)
             try:
-                self.registry.choose_engine(spec)
+                self.registry.choose_engine(spec, step.engine)
             except CannotDo as exc:
                 raise CannotDo(
                     f"step {step.number} ({spec.name}) cannot run here: {exc}. Configure a model "
@@ -269,7 +277,7 @@ class Executor:
 
     def _run_step(self, step, index, total, values, keys, needed, on_progress) -> StepTrace:
         spec = self.registry.get(step.brick)
-        engine = self.registry.choose_engine(spec)
+        engine = self.registry.choose_engine(spec, step.engine)  # the cache key names it
         args: dict[str, Any] = {}
         key_parts: dict[str, Any] = {}
         for name, value in step.inputs.items():
@@ -304,6 +312,8 @@ class Executor:
                 outputs = self._check_outputs(spec, engine.name, outputs, produced, wanted, self.max_pixels)
             except Exception as exc:
                 emit("failed", time.perf_counter() - t0, str(exc))
+                if not isinstance(exc, LegoError):  # a bug, not a refusal: keep its traceback
+                    log.error("step %d (%s, engine %s) raised", step.number, spec.name, engine.name, exc_info=exc)
                 error = StepCannotDo if isinstance(exc, CannotDo) else StepError
                 raise error(step.number, spec.name, engine.name, exc) from exc
             self.cache.put(key, outputs)
@@ -322,20 +332,19 @@ class Executor:
             key=key,
             inputs={k: str(v) if isinstance(v, Ref) else _literal_json(v) for k, v in step.inputs.items()},
             outputs={k: summarize(v) for k, v in outputs.items()},
+            where=engine.where,
         )
 
     def _call(self, engine, ctx: RunContext, args: dict[str, Any]) -> Any:
-        """Run an engine under the step time limit. Python cannot stop a thread: a step that
-        overruns is abandoned (its result discarded) and reported."""
-        if self.step_timeout is None:
-            return engine.run(ctx, **args)
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"step{ctx.step}")
-        try:
-            return pool.submit(engine.run, ctx, **args).result(timeout=self.step_timeout)
-        except FutureTimeout:
-            raise LegoError(f"took longer than the step time limit of {self.step_timeout:g} s") from None
-        finally:
-            pool.shutdown(wait=False)
+        """Run an engine in its concurrency slot (see `slots`), under the step time limit (the
+        wait for the slot does not count); one that overruns is stopped (stoppable.py) and keeps
+        its slot until its thread really ends."""
+        slot = self.slots.slot_for(engine, ctx.options)
+        if slot is not None:
+            self.slots.acquire(*slot)
+        release = (lambda: self.slots.release(slot[0])) if slot is not None else None
+        return run_stoppable(lambda: engine.run(ctx, **args), self.step_timeout, f"lego-step{ctx.step}",
+                             on_end=release)
 
     @staticmethod
     def _check_outputs(spec, engine_name, outputs, produced, wanted, max_pixels) -> dict[str, Any]:

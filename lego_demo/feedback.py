@@ -13,7 +13,9 @@ Feedback strings accumulate over a session; each call gets all of them, oldest f
 - targets   "only the left one", "the bigger one", "the one on the right", "not that one,
             the red one" → `refinements` (words that narrow the segmentation phrase).
 - strength  "stronger"/"more"/"much more" → +1/+2, "weaker"/"less"/"softer" → -1 …
-            summed into `strength` (a Builder maps it onto an amount parameter).
+            summed into `strength`. `apply_strength` moves every input a brick marks as its
+            strength (`Input(strength=True)`) that many steps away from (or towards) the
+            input's neutral value: one mechanism for every brick, plugins included.
 - grow      "expand the mask" / "include the edges" → +1, "shrink the mask" → -1, summed into
             `grow` (the rule Builder adds a GROW step after the segmentation).
 - keep      "keep the background" / "don't touch the background" → `keep` (regions that
@@ -33,7 +35,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Constraints", "parse_feedback", "describe"]
+__all__ = ["Constraints", "parse_feedback", "describe", "stronger", "apply_strength"]
+
+STRENGTH_STEP = 2.0  # one "stronger" doubles the distance from the neutral value (a visible step), "weaker" halves it
 
 _NAME = r"([A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*)"
 _BAN_RE = re.compile(
@@ -247,3 +251,42 @@ def merge_refinement(target: str, refinements: Sequence[str]) -> str:
         else:
             phrase += f" on the {where}"
     return phrase
+
+
+def stronger(port, value: float | None, level: int, size: tuple[int, int] | None = None) -> float | None:
+    """A strength input's value `level` steps stronger (negative: weaker): its distance from the
+    neutral value times STRENGTH_STEP per step, kept inside the declared range. Null starts from
+    the declared default. Returns `value` unchanged where nothing can be scaled."""
+    if not level or port.neutral is None:
+        return value
+    width, height = size or (512, 512)
+    base = float(value) if value is not None else port.default_for(width, height)
+    if base is None or base == port.neutral:
+        return value  # e.g. a TONE amount the plan leaves at "unchanged"
+    new = port.neutral + (base - port.neutral) * STRENGTH_STEP ** level
+    if port.range is not None:
+        new = min(max(new, port.range[0]), port.range[1])
+    return round(new, 4)
+
+
+def apply_strength(workflow, registry, level: int, size: tuple[int, int] | None = None) -> list[str]:
+    """Move every strength input of every step `level` steps; the notes say what changed."""
+    notes: list[str] = []
+    if not level:
+        return notes
+    for step in workflow.steps:
+        spec = registry.resolve(step.brick)
+        if spec is None:
+            continue
+        for name, port in spec.inputs.items():
+            if not port.strength:
+                continue
+            old = step.inputs.get(name)
+            if old is not None and not isinstance(old, (int, float)):
+                continue  # a reference: not a number to move
+            new = stronger(port, old, level, size)
+            if new is not None and new != old:
+                step.inputs[name] = new
+                was = "its default" if old is None else f"{old:g}"
+                notes.append(f"{spec.name} {name} {was} -> {new:g} (step {step.number})")
+    return notes

@@ -14,220 +14,18 @@ from __future__ import annotations
 import functools
 import importlib.util
 import threading
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 import cv2
 import numpy as np
-from scipy import ndimage
 from skimage import measure
 
+from .colours import CATEGORIES, colour_labels
 from .errors import CannotDo, NotFound
 from .imaging import rgb
-
-# -- colours ----------------------------------------------------------------------------------
-# Hue bins on OpenCV's 0..180 scale; each pixel gets at most one colour name (exclusive labels).
-HUE_BINS: dict[str, tuple[tuple[int, int], ...]] = {
-    "red": ((0, 8), (170, 181)),
-    "orange": ((8, 20),),
-    "yellow": ((20, 35),),
-    "green": ((35, 85),),
-    "cyan": ((85, 100),),
-    "blue": ((100, 128),),
-    "purple": ((128, 155),),
-    "pink": ((155, 170),),
-}
-COLOUR_NAMES = (*HUE_BINS, "brown", "white", "grey", "black")
-COLOUR_SYNONYMS = {
-    "gray": "grey", "silver": "grey", "violet": "purple", "magenta": "pink", "teal": "cyan",
-    "turquoise": "cyan", "aqua": "cyan", "gold": "yellow", "golden": "yellow", "lime": "green",
-    "crimson": "red", "scarlet": "red", "navy": ("dark", "blue"), "maroon": ("dark", "red"),
-    "olive": ("dark", "yellow"), "beige": ("light", "brown"), "tan": ("light", "brown"),
-    "reddish": "red", "bluish": "blue", "greenish": "green", "yellowish": "yellow",
-}
-SHADES = {"dark": "dark", "deep": "dark", "light": "light", "pale": "light", "bright": "light",
-          "pastel": "light"}
-MIN_SAT = 56  # of 255: below this a pixel is achromatic (white / grey / black)
-MIN_VAL = 40  # of 255: below this a pixel is black whatever its hue
-
-
-def colour_labels(image: np.ndarray) -> np.ndarray:
-    """Per-pixel index into COLOUR_NAMES (exclusive), computed in HSV."""
-    hsv = cv2.cvtColor(rgb(image), cv2.COLOR_RGB2HSV)
-    h, s, v = hsv[..., 0], hsv[..., 1], hsv[..., 2]
-    lut = np.zeros(181, np.uint8)
-    for i, name in enumerate(HUE_BINS):
-        for lo, hi in HUE_BINS[name]:
-            lut[lo:hi] = i
-    labels = lut[h]
-    # dark orange / dark warm yellow reads as brown
-    brown = (h >= 8) & (h < 25) & (v < 140)
-    labels = np.where(brown, COLOUR_NAMES.index("brown"), labels)
-    achromatic = s < MIN_SAT
-    grey = np.where(v > 190, COLOUR_NAMES.index("white"), COLOUR_NAMES.index("grey"))
-    labels = np.where(achromatic, grey, labels)
-    labels = np.where(v < MIN_VAL, COLOUR_NAMES.index("black"), labels)
-    return labels.astype(np.uint8)
-
-
-# -- regions ------------------------------------------------------------------------------------
-@dataclass
-class Region:
-    crop: np.ndarray  # bool, the region inside its box
-    bbox: tuple[int, int, int, int]  # x, y, w, h
-    frame: tuple[int, int]  # the image's (h, w)
-    lightness: float = 0.0  # mean Lab L* (0..100)
-    ident: int = 0
-
-    @classmethod
-    def of(cls, mask: np.ndarray) -> Region:
-        ys, xs = np.nonzero(mask)
-        x0, y0 = int(xs.min()), int(ys.min())
-        w, h = int(xs.max()) - x0 + 1, int(ys.max()) - y0 + 1
-        return cls(mask[y0 : y0 + h, x0 : x0 + w].copy(), (x0, y0, w, h), mask.shape)
-
-    @cached_property
-    def area(self) -> int:
-        return int(self.crop.sum())
-
-    @cached_property
-    def centroid(self) -> tuple[float, float]:
-        ys, xs = np.nonzero(self.crop)
-        return float(xs.mean()) + self.bbox[0], float(ys.mean()) + self.bbox[1]
-
-    @property
-    def mask(self) -> np.ndarray:
-        x, y, w, h = self.bbox
-        m = np.zeros(self.frame, bool)
-        m[y : y + h, x : x + w] = self.crop
-        return m
-
-    @cached_property
-    def shape(self) -> str | None:
-        return classify_shape(self.crop)
-
-
-def segment_regions(ids: np.ndarray, wanted: np.ndarray, min_area: int, lightness: np.ndarray) -> list[Region]:
-    """Regions for the segment ids in `wanted` (each id one region), skipping small ones."""
-    sizes = np.bincount(ids.ravel(), minlength=int(ids.max()) + 1)
-    wanted = [int(i) for i in wanted if i < len(sizes) and sizes[i] >= min_area]
-    out = []
-    boxes = ndimage.find_objects(ids, max_label=int(ids.max()))
-    for i in wanted:
-        sl = boxes[i - 1]
-        if sl is None:
-            continue
-        crop = ids[sl] == i
-        light = float(lightness[sl][crop].mean()) * 100 / 255
-        bbox = (sl[1].start, sl[0].start, sl[1].stop - sl[1].start, sl[0].stop - sl[0].start)
-        out.append(Region(crop, bbox, ids.shape, light, i))
-    return out
-
-
-def _assign_lines(markers: np.ndarray, lab: np.ndarray) -> np.ndarray:
-    """Watershed line pixels (id <= 0) join the 8-neighbour segment whose pixel is closest in
-    colour. The line runs on one side of a hard edge, so taking any neighbour's id (e.g. the
-    largest) puts a 1-px rim of an object into the background on some of its sides."""
-    h, w = markers.shape
-    pm = np.pad(markers, 1, constant_values=0)
-    pl = np.pad(lab, ((1, 1), (1, 1), (0, 0)), mode="edge")
-    best_d = np.full((h, w), np.inf, np.float32)
-    best_id = np.zeros((h, w), np.int32)
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            if dy == 0 and dx == 0:
-                continue
-            nid = pm[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
-            d = np.abs(pl[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] - lab).sum(axis=2)
-            d = np.where(nid > 0, d, np.inf)
-            better = d < best_d
-            best_d = np.where(better, d, best_d)
-            best_id = np.where(better, nid, best_id)
-    out = markers.copy()
-    lost = markers <= 0
-    out[lost] = best_id[lost]
-    left = out <= 0  # lines with no segment beside them (junctions): any neighbour
-    if left.any():
-        grown = cv2.dilate(np.maximum(out, 0).astype(np.float32), np.ones((3, 3), np.uint8))
-        out[left] = grown[left].astype(np.int32)
-    return out
-
-
-def _disk(r: int) -> np.ndarray:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-
-
-def components(mask: np.ndarray, min_area: int = 1) -> list[Region]:
-    n, lab = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4)
-    if n <= 1:
-        return []
-    return segment_regions(lab, np.arange(1, n), min_area, np.zeros(mask.shape, np.uint8))
-
-
-def touches_frame(region: Region) -> bool:
-    x, y, w, h = region.bbox
-    return x == 0 or y == 0 or x + w == region.frame[1] or y + h == region.frame[0]
-
-
-def is_objectlike(region: Region, shape: tuple[int, int]) -> bool:
-    """Compact, not tiny, not spanning the frame: filters stripes, tiles and grout."""
-    h, w = shape
-    if region.area < 0.004 * h * w or region.area > 0.6 * h * w:
-        return False
-    x, y, bw, bh = region.bbox
-    touches = (x == 0) + (y == 0) + (x + bw == w) + (y + bh == h)
-    if touches >= 2:  # spans the frame or cuts a corner: background (stripe, band, corner)
-        return False
-    inner = cv2.distanceTransform(np.pad(region.crop, 1).astype(np.uint8), cv2.DIST_L2, 3).max()
-    return inner / np.sqrt(region.area) >= 0.25
-
-
-def classify_shape(crop: np.ndarray) -> str | None:
-    """'circle', 'square', 'rectangle', 'triangle' or None, from fill ratios of fitted shapes."""
-    crop = np.pad(crop, 2).astype(np.uint8)
-    contours, _ = cv2.findContours(crop, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    if not contours:
-        return None
-    c = max(contours, key=cv2.contourArea)
-    area = float(crop.sum())
-    if area < 30:
-        return None
-    perim = cv2.arcLength(c, True)
-    circularity = 4 * np.pi * area / max(perim, 1) ** 2
-    (_, _), (rw, rh), _ = cv2.minAreaRect(c)
-    rect_fill = area / max(rw * rh, 1)
-    tri_area, _ = cv2.minEnclosingTriangle(c.astype(np.float32))
-    tri_fill = area / max(tri_area, 1)
-    if tri_fill > 0.88 and rect_fill < 0.75:
-        return "triangle"
-    if rect_fill > 0.9:
-        return "square" if max(rw, rh) / max(min(rw, rh), 1) < 1.3 else "rectangle"
-    if circularity > 0.78 and 0.7 < rect_fill <= 0.9:
-        return "circle"
-    return None
-
-
-def pick(regions: list[Region], shape: tuple[int, int], positions: set[str], size: str | None) -> Region:
-    """The one region a position / size comparative names."""
-    h, w = shape
-    if size:
-        best = max if size == "big" else min
-        return best(regions, key=lambda r: r.area)
-    dx = ("right" in positions) - ("left" in positions)
-    dy = ("bottom" in positions) - ("top" in positions)
-
-    def score(r: Region) -> float:
-        x, y = r.centroid[0] / w - 0.5, r.centroid[1] / h - 0.5
-        if dx == 0 and dy == 0:  # middle / centre
-            return -np.hypot(x, y)
-        s = dx * x + dy * y
-        if "middle" in positions:  # e.g. "middle left": stay near the other axis' centre
-            s -= abs(y) if dy == 0 else abs(x)
-        return s
-
-    return max(regions, key=score)
-
+from .regions import Region, assign_lines, components, disk, is_objectlike, segment_regions, touches_frame
+from .subject import main_subject, saliency_map, work_size
 
 # -- learned detectors that ship in wheels -------------------------------------------------------
 _MP_LOCK = threading.Lock()  # mediapipe graphs are not thread-safe
@@ -289,12 +87,6 @@ def text_detector():
 _DNN_LOCK = threading.Lock()
 
 
-def _work_size(shape: tuple[int, int], max_side: int) -> tuple[int, int]:
-    h, w = shape
-    s = min(1.0, max_side / max(h, w))
-    return max(1, round(w * s)), max(1, round(h * s))
-
-
 # -- per-image facts -----------------------------------------------------------------------------
 class Facts:
     """Lazily computed analyses of one image."""
@@ -310,7 +102,7 @@ class Facts:
     @cached_property
     def small(self) -> np.ndarray:
         """The image at ≤ 512 px for the learned detectors (they resize internally anyway)."""
-        return np.ascontiguousarray(cv2.resize(self.image, _work_size(self.shape, 512), interpolation=cv2.INTER_AREA))
+        return np.ascontiguousarray(cv2.resize(self.image, work_size(self.shape, 512), interpolation=cv2.INTER_AREA))
 
     def up(self, small_mask: np.ndarray) -> np.ndarray:
         """A float / bool map at `small` size back to full size (bool)."""
@@ -332,7 +124,7 @@ class Facts:
         cv2.watershed(cv2.cvtColor(self.image, cv2.COLOR_RGB2BGR), markers)
         lost = markers <= 0
         if lost.any():  # watershed lines: give each to the neighbouring segment it looks like
-            markers = _assign_lines(markers, lab)
+            markers = assign_lines(markers, lab)
         colour_of = np.zeros(max(int(markers.max()), int(ids.max())) + 1, np.int32)
         colour_of[ids[ids > 0]] = self.labels[ids > 0]
         return markers, colour_of
@@ -340,7 +132,7 @@ class Facts:
     def colour_regions(self, name: str) -> list[Region]:
         h, w = self.shape
         ids, colour_of = self.segments
-        wanted = np.flatnonzero(colour_of == COLOUR_NAMES.index(name))
+        wanted = np.flatnonzero(colour_of == CATEGORIES.index(name))
         wanted = wanted[wanted > 0]
         if not len(wanted):
             return []
@@ -356,7 +148,7 @@ class Facts:
     @cached_property
     def proposals(self) -> list[Region]:
         """Object-like regions of every colour: what 'the left one' chooses among."""
-        return [r for name in COLOUR_NAMES for r in self.colour_regions(name) if is_objectlike(r, self.shape)]
+        return [r for name in CATEGORIES for r in self.colour_regions(name) if is_objectlike(r, self.shape)]
 
     @cached_property
     def person_prob(self) -> np.ndarray:
@@ -450,79 +242,20 @@ class Facts:
             raise NotFound("RES (offline) finds skin from a detected face, and found no face")
         ycc = cv2.cvtColor(self.image, cv2.COLOR_RGB2YCrCb).astype(np.float32)
         inner = [cv2.erode(f.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool) for f in faces]
-        sample = ycc[np.any(inner, axis=0)][:, 1:]
+        inside = ycc[np.any(inner, axis=0)]
+        sample = inside[:, 1:]
         mean = np.median(sample, axis=0)
         spread = np.maximum(np.percentile(np.abs(sample - mean), 90, axis=0), 4.0)
         d = np.abs(ycc[..., 1:] - mean) / spread
-        m = (d.max(axis=2) < 1.5) & (ycc[..., 0] > 40)
+        # hair often has skin's chroma but is darker than the face's shadows
+        darkest = max(40.0, float(np.percentile(inside[:, 0], 5)) - 12.0)
+        m = (d.max(axis=2) < 1.5) & (ycc[..., 0] > darkest)
         if self.person.any():
             m &= cv2.dilate(self.person.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
         m = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
         h, w = self.shape
         keep = [r.mask for r in components(m, min_area=int(0.0005 * h * w))]
         return np.any(keep, axis=0) if keep else np.zeros(self.shape, bool)
-
-    @cached_property
-    def hair(self) -> np.ndarray:
-        """Above and around each face, inside the person, coloured like the strip above the brow."""
-        faces = self.faces
-        if not faces:
-            raise NotFound("RES (offline) finds hair around a detected face, and found no face")
-        lab = cv2.cvtColor(self.image, cv2.COLOR_RGB2LAB).astype(np.float32)
-        person = self.person if self.person.any() else np.ones(self.shape, bool)
-        h, w = self.shape
-        out = np.zeros(self.shape, bool)
-        for poly, face in zip(faces, self.face_masks()):
-            x0, y0 = poly.min(0)
-            x1, y1 = poly.max(0)
-            fw, fh = x1 - x0, y1 - y0
-            band = np.zeros(self.shape, bool)
-            bx0, bx1 = int(max(0, x0 - 0.6 * fw)), int(min(w, x1 + 0.6 * fw))
-            by0, by1 = int(max(0, y0 - 0.7 * fh)), int(min(h, y1 + 0.6 * fh))
-            band[by0:by1, bx0:bx1] = True
-            grown = cv2.dilate(face.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-            region = band & person & ~grown
-            # seed: just above the face oval's top
-            seed = band.copy()
-            seed[:] = False
-            sy0, sy1 = int(max(0, y0 - 0.25 * fh)), int(max(1, y0 + 0.02 * fh))
-            seed[sy0:sy1, int(x0 + 0.25 * fw) : int(x1 - 0.25 * fw)] = True
-            seed &= region
-            if seed.sum() < 20:
-                continue
-            sample = lab[seed]
-            mean = np.median(sample, axis=0)
-            spread = np.maximum(np.percentile(np.abs(sample - mean), 85, axis=0), [12, 6, 6])
-            d = (np.abs(lab - mean) / spread).max(axis=2)
-            cand = region & (d < 2.2)
-            # keep what connects to the seed
-            n, lab_ids = cv2.connectedComponents(cand.astype(np.uint8), connectivity=8)
-            ids = np.unique(lab_ids[seed & cand])
-            out |= np.isin(lab_ids, ids[ids > 0])
-        if not out.any():
-            raise CannotDo("RES (offline) found a face but could not tell its hair from the background")
-        return ndimage.binary_fill_holes(out) & ~np.any(self.face_masks(), axis=0)
-
-    @cached_property
-    def sky(self) -> np.ndarray:
-        """Bright, smooth, blue or pale regions connected to the top edge."""
-        small = cv2.resize(self.image, _work_size(self.shape, 384), interpolation=cv2.INTER_AREA)
-        hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV).astype(np.int32)
-        hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
-        grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
-        grad = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
-        texture = cv2.blur(grad, (7, 7))
-        bluish = (hue >= 85) & (hue <= 135) & (sat > 25) & (val > 90)
-        pale = (sat < 40) & (val > 170)
-        cand = (bluish | pale) & (texture < 40)
-        cand = cv2.morphologyEx(cand.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-        n, ids = cv2.connectedComponents(cand, connectivity=4)
-        top = np.unique(ids[0][ids[0] > 0])
-        m = np.isin(ids, top)
-        if m.mean() < 0.02:
-            raise NotFound("RES (offline) found no sky: it looks for a smooth blue or pale area touching the top edge")
-        m = ndimage.binary_fill_holes(m | (cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)) > 0))
-        return self.up(m)
 
     @cached_property
     def text(self) -> list[np.ndarray]:
@@ -564,7 +297,7 @@ class Facts:
 
     @cached_property
     def saliency(self) -> np.ndarray:
-        small = cv2.resize(self.image, _work_size(self.shape, 320), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(self.image, work_size(self.shape, 320), interpolation=cv2.INTER_AREA)
         return cv2.resize(saliency_map(small), (self.shape[1], self.shape[0]))
 
     def enclosed(self, region: Region, delta_e: float = 25.0) -> float:
@@ -577,7 +310,7 @@ class Facts:
         x0, y0, x1, y1 = max(0, x - width), max(0, y - width), min(w, x + bw + width), min(h, y + bh + width)
         inside = np.zeros((y1 - y0, x1 - x0), np.uint8)
         inside[y - y0 : y - y0 + bh, x - x0 : x - x0 + bw] = region.crop
-        ring = (cv2.dilate(inside, _disk(width)) > 0) & (inside == 0)
+        ring = (cv2.dilate(inside, disk(width)) > 0) & (inside == 0)
         if not ring.any():
             return 0.0
         lab = self.lab[y0:y1, x0:x1]
@@ -614,71 +347,14 @@ class Facts:
         return None if best is None else best.mask
 
     @cached_property
-    def foreground(self) -> np.ndarray:
-        """People if there are any, else a distinct object, else saliency + GrabCut."""
-        if self.person.mean() > 0.03:
-            return self.person
-        distinct = self.distinct_object()
-        if distinct is not None:
-            return distinct
-        return salient_object(self.image)
+    def subject(self) -> np.ndarray:
+        """The main subject (lego_demo/subject.py): people with what they hold, a distinct
+        object, or the object the frame is around."""
+        return main_subject(self)
 
-
-# -- saliency and GrabCut -------------------------------------------------------------------------
-def saliency_map(image: np.ndarray) -> np.ndarray:
-    """Fine-grained static saliency in [0, 1], at the image's size."""
-    sal = cv2.saliency.StaticSaliencyFineGrained_create()
-    ok, m = sal.computeSaliency(cv2.cvtColor(rgb(image), cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise CannotDo("OpenCV saliency failed on this image")
-    m = m.astype(np.float32)
-    return m / max(float(m.max()), 1e-6) if m.max() > 1.0 else m
-
-
-def grabcut(image: np.ndarray, init: np.ndarray, iterations: int = 4) -> np.ndarray:
-    """GrabCut from a label map (cv2.GC_BGD / FGD / PR_BGD / PR_FGD), returns bool foreground."""
-    labels = init.astype(np.uint8).copy()
-    if not (labels == cv2.GC_FGD).any() and not (labels == cv2.GC_PR_FGD).any():
-        return np.zeros(init.shape, bool)
-    if not ((labels == cv2.GC_BGD) | (labels == cv2.GC_PR_BGD)).any():
-        return labels != cv2.GC_BGD
-    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    bgr = cv2.cvtColor(rgb(image), cv2.COLOR_RGB2BGR)
-    cv2.grabCut(bgr, labels, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
-    return (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)
-
-
-def largest_components(mask: np.ndarray, keep_ratio: float = 0.15) -> np.ndarray:
-    """The largest component plus any at least `keep_ratio` of its size."""
-    regions = components(mask)
-    if not regions:
-        return mask
-    big = max(r.area for r in regions)
-    return np.any([r.mask for r in regions if r.area >= keep_ratio * big], axis=0)
-
-
-def salient_object(image: np.ndarray, work_side: int = 320) -> np.ndarray:
-    """Saliency → seeds → GrabCut at ≤ work_side px → full-size mask of the salient object."""
-    image = rgb(image)
-    h, w = image.shape[:2]
-    small = cv2.resize(image, _work_size((h, w), work_side), interpolation=cv2.INTER_AREA)
-    sh, sw = small.shape[:2]
-    sal = cv2.GaussianBlur(saliency_map(small), (0, 0), 3)
-    # favour the centre a little: photographers frame the subject
-    yy, xx = np.mgrid[0:sh, 0:sw]
-    prior = np.exp(-(((xx - sw / 2) / (0.6 * sw)) ** 2 + ((yy - sh / 2) / (0.6 * sh)) ** 2))
-    score = sal * (0.5 + 0.5 * prior)
-    s8 = np.clip(score / max(float(score.max()), 1e-6) * 255, 0, 255).astype(np.uint8)
-    thr, _ = cv2.threshold(s8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    fg = largest_components(s8 > thr, 0.3)
-    init = np.full((sh, sw), cv2.GC_PR_BGD, np.uint8)
-    init[fg] = cv2.GC_PR_FGD
-    core = s8 > min(255, thr + 0.5 * (255 - thr))
-    init[core & fg] = cv2.GC_FGD
-    b = max(2, round(0.02 * min(sh, sw)))
-    border = np.zeros((sh, sw), bool)
-    border[:b], border[-b:], border[:, :b], border[:, -b:] = True, True, True, True
-    init[border & ~fg] = cv2.GC_BGD
-    out = grabcut(small, init)
-    out = largest_components(ndimage.binary_fill_holes(out), 0.3)
-    return cv2.resize(out.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
+    def memo(self, key: str, compute):
+        """Analyses other modules derive from these facts (hair, sky, …), computed once."""
+        cache = self.__dict__.setdefault("_memo", {})
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]

@@ -64,8 +64,9 @@ def image_size(source: Any, what: str = "image") -> tuple[int, int]:
         return int(source.shape[1]), int(source.shape[0])
     im, name = _open(source, what)
     w, h = _within_limit(im, name)
-    try:
-        turned = im.getexif().get(0x0112) in (5, 6, 7, 8)  # EXIF orientation: load_image turns these
+    try:  # EXIF orientation: load_image turns these. The base class reads EXIF from the header;
+        # PNG's own getexif decodes every pixel first (it looks for an eXIf chunk after the data)
+        turned = Image.Image.getexif(im).get(0x0112) in (5, 6, 7, 8)
     except (OSError, SyntaxError, ValueError):  # unreadable EXIF: load_image reports the real problem
         turned = False
     return (h, w) if turned else (w, h)
@@ -122,6 +123,8 @@ def _from_array(arr: np.ndarray, what: str) -> np.ndarray:
 
 def load_mask(source: Any, size: tuple[int, int] | None = None, what: str = "mask") -> np.ndarray:
     """A bool mask: white (or opaque, for images with alpha) = selected. `size` is (w, h)."""
+    if size is not None and not isinstance(source, np.ndarray):
+        _same_size(image_size(source, what), size, what)  # from the header: a wrong size is not decoded
     if isinstance(source, np.ndarray) and source.dtype == bool:
         mask = source
     else:
@@ -130,12 +133,15 @@ def load_mask(source: Any, size: tuple[int, int] | None = None, what: str = "mas
             mask = arr[..., 3] > 127
         else:
             mask = arr[..., :3].mean(axis=2) > 127
-    if size is not None and (mask.shape[1], mask.shape[0]) != tuple(size):
-        raise BadInput(
-            f"the {what} is {mask.shape[1]}×{mask.shape[0]} but the image is {size[0]}×{size[1]}; "
-            "they must match"
-        )
+    if size is not None:
+        _same_size((mask.shape[1], mask.shape[0]), size, what)
     return mask
+
+
+def _same_size(mask_size: tuple[int, int], size: tuple[int, int], what: str) -> None:
+    if tuple(mask_size) != tuple(size):
+        raise BadInput(f"the {what} is {mask_size[0]}×{mask_size[1]} but the image is {size[0]}×{size[1]}; "
+                       "they must match")
 
 
 def to_pil(value: np.ndarray) -> Image.Image:

@@ -50,3 +50,28 @@ def keep_outside(original: np.ndarray, edited: np.ndarray, mask: np.ndarray | No
         return edited
     same_size("original", original, "edited", edited)
     return np.where(mask[..., None], rgb(edited), rgb(original))
+
+
+def scale_edit(before: np.ndarray, after: np.ndarray, strength: float | None) -> np.ndarray:
+    """An edit made weaker (strength < 1: part of the way from `before` to `after`) or stronger
+    (> 1: further along), per pixel in Lab: lightness and chroma move `strength` times as far,
+    chroma never below zero, so "stronger" on a desaturating edit cannot flip hues. uint8 RGB."""
+    if strength is None or float(strength) == 1.0:
+        return after
+    import cv2
+
+    s = float(strength)
+    lab0 = cv2.cvtColor(before.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+    lab1 = cv2.cvtColor(after.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+    light = np.clip(lab0[..., 0] + s * (lab1[..., 0] - lab0[..., 0]), 0, 100)
+    c0 = np.hypot(lab0[..., 1], lab0[..., 2])
+    c1 = np.hypot(lab1[..., 1], lab1[..., 2])
+    chroma = np.maximum(c0 + s * (c1 - c0), 0)
+    if s <= 1:  # in between: a plain blend keeps the hue path of both
+        ab = lab0[..., 1:] + s * (lab1[..., 1:] - lab0[..., 1:])
+    else:  # beyond: the edit's hue (or the original's where the edit has none), at the new chroma
+        hue_from = np.where((c1 > 1e-3)[..., None], lab1[..., 1:], lab0[..., 1:])
+        norm = np.maximum(np.hypot(hue_from[..., 0], hue_from[..., 1]), 1e-6)[..., None]
+        ab = hue_from / norm * chroma[..., None]
+    out = cv2.cvtColor(np.dstack([light, ab]).astype(np.float32), cv2.COLOR_LAB2RGB)
+    return np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8)

@@ -159,16 +159,22 @@ def free_vram_bytes(device: str = "cuda") -> int | None:
     torch = sys.modules.get("torch")
     if torch is None or not device.startswith("cuda") or not torch.cuda.is_available():
         return None
-    free, _total = torch.cuda.mem_get_info()
+    try:
+        free, _total = torch.cuda.mem_get_info(device if ":" in device else None)
+    except Exception:  # CUDA cannot be queried here (ZeroGPU's main process)
+        return None
     return int(free)
 
 
 class ModelManager:
     def __init__(self, max_bytes: int | None = None) -> None:
+        from .gpu import GPUSlot
+
         self._models: OrderedDict[Hashable, Loaded] = OrderedDict()  # least recently used first
         self._lock = threading.RLock()  # one load at a time: two threads never load the same model twice
         self.max_bytes = max_bytes  # optional budget for everything held (parameters' bytes)
         self.events: list[str] = []  # what was freed and why (newest last), for traces and tests
+        self.gpu = GPUSlot(self.held)  # where calls run: inside spaces.GPU when installed
 
     # -- the three original methods -----------------------------------------------------------
     def get(self, key: Hashable, loader: Callable[[], Any]) -> Any:
@@ -200,6 +206,11 @@ class ModelManager:
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._models
+
+    def held(self, key: Hashable) -> Any:
+        """The model stored under `key`, or None (never loads)."""
+        held = self._models.get(key)
+        return None if held is None else held.value
 
     def free(self, key: Hashable) -> bool:
         """Drop one model; True if it was held. GPU memory is returned when torch is in use."""
@@ -245,6 +256,15 @@ class ModelManager:
                 if key in self._models:
                     self._touch(key)
         return self._retry_on_oom(fn, keep=tuple(keep), what=what)
+
+    def call(self, key: Hashable, fn: Callable[..., Any], *args: Any, what: str = "running a model",
+             seconds: float | None = None) -> Any:
+        """`fn(model under key, *args)` in the GPU slot (`spaces.GPU` with a duration estimate of
+        `seconds` where the spaces package is installed), with `run`'s out-of-memory retry. `fn`
+        is a module-level function and `args` plain data, so the call can cross to a ZeroGPU worker."""
+        if key not in self._models:
+            raise KeyError(f"model {key} is not loaded: get() it first")
+        return self.run(lambda: self.gpu(key, fn, args, seconds), keep=(key,), what=what)
 
     # -- internals ----------------------------------------------------------------------------
     def _touch(self, key: Hashable) -> None:
@@ -292,16 +312,3 @@ def _release() -> None:
     torch = sys.modules.get("torch")  # only when something already imported it
     if torch is not None and torch.cuda.is_available():
         torch.cuda.empty_cache()
-
-
-_shared: ModelManager | None = None
-_shared_lock = threading.Lock()
-
-
-def shared_manager() -> ModelManager:
-    """The process-wide manager that Builders use when they are not given one."""
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = ModelManager()
-        return _shared

@@ -2,6 +2,9 @@
 
 `Registry.discover()` imports every module of the `bricks` package plus plugin files the
 operator names (`--bricks my_tool.py`); each module-level `BrickSpec` found is registered.
+Then the `engines` package: modules that add one engine to several bricks (an API server's).
+A brick may be *placed* elsewhere (`placements`, e.g. on Ray Serve): its chosen engine then
+runs there under the same name, version and options, so cache keys do not change.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ class Registry:
         self._origin: dict[str, str] = {}
         self.engine_choice = dict(engine_choice or {})  # brick -> preferred engine name
         self.engine_options = {k: dict(v) for k, v in (engine_options or {}).items()}
+        # brick -> where its chosen engine runs instead of here: an object with
+        # engine(spec, engine) -> Engine and options(spec, engine_name) -> dict | None
+        self.placements: dict[str, Any] = {}
         for spec in specs:
             self.register(spec)
 
@@ -42,12 +48,16 @@ class Registry:
     def discover(cls, plugin_paths: Iterable[str | Path] = (), **kwargs) -> Registry:
         registry = cls(**kwargs)
         import bricks  # the built-in brick package, next to lego_demo/
+        import engines  # engines serving several bricks (they add themselves to the bricks' specs)
 
         for info in sorted(pkgutil.iter_modules(bricks.__path__), key=lambda i: i.name):
             if info.name.startswith("_"):
                 continue
             module = importlib.import_module(f"bricks.{info.name}")
             registry.register_module(module)
+        for info in sorted(pkgutil.iter_modules(engines.__path__), key=lambda i: i.name):
+            if not info.name.startswith("_"):
+                importlib.import_module(f"engines.{info.name}")
         for path in plugin_paths:
             registry.register_module(load_plugin(path))
         return registry
@@ -113,25 +123,54 @@ class Registry:
     def names(self) -> list[str]:
         return list(self._specs)
 
+    def plugin_specs(self) -> list[BrickSpec]:
+        """Bricks loaded from plugin files (--bricks), not from the built-in `bricks` package."""
+        import bricks
+
+        root = Path(bricks.__file__).resolve().parent
+        return [s for s in self._specs.values()
+                if self._origin.get(s.name) and root not in Path(self._origin[s.name]).resolve().parents]
+
     # -- engines ----------------------------------------------------------------------------
     def options_for(self, spec: BrickSpec) -> dict[str, Any]:
+        placed = self.placements.get(spec.name)
+        if placed is not None:  # the options the remote engine really runs with (its cache key)
+            remote = placed.options(spec, self.engine_choice.get(spec.name))
+            if remote is not None:
+                return remote
         return self.engine_options.get(spec.name, {})
+
+    def engines_of(self, spec: BrickSpec) -> list[Engine]:
+        """The brick's engines in declaration order; a placed brick's chosen engine is the one
+        that calls where it runs."""
+        placed = self.placements.get(spec.name)
+        if placed is None:
+            return spec.engines
+        wanted = self.engine_choice.get(spec.name)
+        return [placed.engine(spec, e) if e.name == wanted else e for e in spec.engines]
 
     def engine_status(self, spec: BrickSpec) -> list[dict]:
         status = []
-        for engine in spec.engines:
+        for engine in self.engines_of(spec):
             reason = engine.unavailable_reason(self.options_for(spec))
-            status.append(
-                {"name": engine.name, "kind": engine.kind, "available": reason is None, "reason": reason}
-            )
+            entry = {"name": engine.name, "kind": engine.kind, "available": reason is None, "reason": reason}
+            estimate = getattr(engine.check, "estimate", None)  # model engines: GPU memory (lego_demo/vram.py)
+            if estimate is not None:
+                try:
+                    found = estimate(self.options_for(spec))
+                except Exception as exc:  # an estimate must not take the listing down
+                    found, entry["vram_error"] = None, str(exc)
+                entry["vram"] = found.to_json() if found is not None else None
+            status.append(entry)
         return status
 
-    def choose_engine(self, spec: BrickSpec) -> Engine:
-        """The configured engine if it can run here, else the first available one."""
-        wanted = self.engine_choice.get(spec.name)
-        engines = spec.engines
+    def choose_engine(self, spec: BrickSpec, wanted: str | None = None) -> Engine:
+        """`wanted` (a workflow step's own engine) if given, else the configured engine, if it
+        can run here; with neither, the first available one."""
+        wanted = wanted or self.engine_choice.get(spec.name)
+        engines = self.engines_of(spec)
         if wanted is not None:
-            engines = [e for e in spec.engines if e.name == wanted]
+            engines = [e for e in engines if e.name == wanted]
             if not engines:
                 known = ", ".join(e.name for e in spec.engines) or "none"
                 raise BadInput(f"brick {spec.name} has no engine {wanted!r} (engines: {known})")

@@ -28,6 +28,7 @@ from .types import ValueType
 
 NAME_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$")
 KINDS = ("predict", "edit")
+MAX_STR_CHARS = 1000  # a prompt; no Str input may be longer
 ENGINE_KINDS = ("classical", "model")
 
 
@@ -37,19 +38,37 @@ class Input:
 
     A Float input declares the closed `range` its engines accept and, where one exists, the
     `neutral` value that leaves the image unchanged (BRIGHT's ratio 0.5): the validator and the
-    Builders read these, never numbers written in the constraint prose."""
+    Builders read these, never numbers written in the constraint prose. `strength=True` marks
+    the input that says how strong the brick's effect is (its `neutral` is where the effect
+    vanishes, further from it = stronger), so
+    feedback such as "stronger" moves it for any brick; `default` is what null means (a number,
+    or a function of the image's (width, height) when it depends on the size). A Str input is at
+    most `max_chars` long (default MAX_STR_CHARS): engines' cost grows with the text."""
 
     type: ValueType
     optional: bool = False
     doc: str = ""
     range: tuple[float, float] | None = None
     neutral: float | None = None
+    default: float | Callable[[int, int], float] | None = None
+    strength: bool = False
+    max_chars: int | None = None
 
     def __init__(self, type: ValueType | str, optional: bool = False, doc: str = "",
-                 range: tuple[float, float] | None = None, neutral: float | None = None):
+                 range: tuple[float, float] | None = None, neutral: float | None = None,
+                 default: float | Callable[[int, int], float] | None = None, strength: bool = False,
+                 max_chars: int | None = None):
         vtype = ValueType.parse(type)
-        if (range is not None or neutral is not None) and vtype is not ValueType.FLOAT:
-            raise SpecError(f"range/neutral are for Float inputs, not {vtype.value}")
+        if max_chars is not None and (vtype is not ValueType.STR or not 0 < max_chars <= MAX_STR_CHARS):
+            raise SpecError(f"max_chars is for Str inputs, from 1 to {MAX_STR_CHARS}")
+        if (range is not None or neutral is not None or default is not None or strength) and vtype is not ValueType.FLOAT:
+            raise SpecError(f"range/neutral/default/strength are for Float inputs, not {vtype.value}")
+        if strength and neutral is None:
+            raise SpecError("a strength input needs the neutral value (the strength that changes nothing)")
+        if default is not None and not callable(default):
+            default = float(default)
+            if range is not None and not float(range[0]) <= default <= float(range[1]):
+                raise SpecError(f"default {default} lies outside range {range}")
         if range is not None:
             lo, hi = (float(v) for v in range)
             if not lo < hi:
@@ -64,6 +83,13 @@ class Input:
         object.__setattr__(self, "doc", doc)
         object.__setattr__(self, "range", range)
         object.__setattr__(self, "neutral", neutral)
+        object.__setattr__(self, "default", default)
+        object.__setattr__(self, "strength", bool(strength))
+        object.__setattr__(self, "max_chars", max_chars)
+
+    def default_for(self, width: int, height: int) -> float | None:
+        """What null means for an image of this size."""
+        return float(self.default(width, height)) if callable(self.default) else self.default
 
 
 @dataclass
@@ -82,13 +108,18 @@ class RunContext:
 
 @dataclass
 class Engine:
-    """One way to run a brick. `check` returns why it cannot run here, or None."""
+    """One way to run a brick. `check` returns why it cannot run here, or None. `slot` names
+    the shared resource a call holds and how many calls may hold it at once, e.g.
+    ("images http://gpu-box:8000/v1", 2); None = the Executor's default (model engines: one
+    call per device, classical: none). See `lego_demo.slots`."""
 
     name: str
     kind: str
     run: Callable[..., dict]
     version: str = "1"
     check: Callable[[Mapping[str, Any]], str | None] | None = None
+    slot: Callable[[Mapping[str, Any]], tuple[str, int] | None] | None = None
+    where: str = "here"  # where it runs: "here", or a placement such as "ray lego-FILL-diffusers-inpaint"
 
     def unavailable_reason(self, options: Mapping[str, Any] | None = None) -> str | None:
         if self.check is None:
@@ -125,6 +156,7 @@ class BrickSpec:
         kind: str = "classical",
         version: str = "1",
         check: Callable[[Mapping[str, Any]], str | None] | None = None,
+        slot: Callable[[Mapping[str, Any]], tuple[str, int] | None] | None = None,
     ) -> Callable[[Callable[..., dict]], Callable[..., dict]]:
         """Decorator adding an engine; engines are tried in declaration order."""
         if kind not in ENGINE_KINDS:
@@ -133,7 +165,7 @@ class BrickSpec:
             raise SpecError(f"brick {self.name}: engine {name!r} is declared twice")
 
         def register(fn: Callable[..., dict]) -> Callable[..., dict]:
-            self.engines.append(Engine(name=name, kind=kind, run=fn, version=version, check=check))
+            self.engines.append(Engine(name=name, kind=kind, run=fn, version=version, check=check, slot=slot))
             return fn
 
         return register
@@ -166,6 +198,12 @@ def _input_json(p: Input) -> dict:
         out["range"] = list(p.range)
     if p.neutral is not None:
         out["neutral"] = p.neutral
+    if p.default is not None:
+        out["default"] = "depends on the image size" if callable(p.default) else p.default
+    if p.strength:
+        out["strength"] = True
+    if p.type is ValueType.STR:
+        out["max_chars"] = p.max_chars or MAX_STR_CHARS
     return out
 
 

@@ -12,20 +12,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-# sRGB values a person would call by these names
-COLOURS: dict[str, tuple[int, int, int]] = {
-    "red": (220, 30, 30),
-    "green": (40, 170, 60),
-    "blue": (30, 70, 220),
-    "yellow": (240, 210, 40),
-    "orange": (245, 140, 20),
-    "purple": (130, 50, 170),
-    "pink": (245, 130, 190),
-    "cyan": (40, 200, 220),
-    "white": (245, 245, 245),
-    "black": (15, 15, 15),
-    "brown": (120, 70, 30),
-}
+from .colours import BASIC
+
+COLOURS = BASIC  # the basic colour names and their sRGB values (lego_demo/colours.py)
 SHAPES = ("circle", "square", "triangle")
 BACKGROUNDS = ("stripes", "tiles", "checker", "gradient")
 
@@ -161,15 +150,3 @@ def make_scene(
         img = np.where(text_mask[..., None], np.uint8(10), img)
     return Scene(img.astype(np.uint8), bg, placed, text, text_mask)
 
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.logical_or(a, b).sum()
-    return float(np.logical_and(a, b).sum() / union) if union else 1.0
-
-
-def psnr(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None) -> float:
-    diff = a.astype(np.float64) - b.astype(np.float64)
-    if where is not None:
-        diff = diff[where]
-    mse = float(np.mean(diff**2)) if diff.size else 0.0
-    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)

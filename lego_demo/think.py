@@ -118,7 +118,7 @@ def think_while_edit(
                                "no further fix to try")
                 break
             seen[signature] = index
-            turn.run = editor.run(workflow, inputs, on_progress=on_progress)
+            turn.run = editor.run(workflow, inputs, on_progress=on_progress, instruction=instruction)
         except LegoError as exc:
             turn.exception = exc
         if turn.run is not None and turn.result is not None:

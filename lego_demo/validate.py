@@ -4,22 +4,28 @@ Every problem names its step, brick and field, with one line a person can act on
 Builder gets the same lines back when it retries. What is unambiguous is repaired (an output
 key that does not match its reference, a number written as text, the release's `ratio`
 shorthand) and each repair is reported.
+
+Validation is linear in the workflow's size and stops at once when it has too many steps;
+literals are bounded here (Str lengths, Float ranges declared by each brick, finite numbers),
+so no engine ever sees a 100,000-character prompt or an amount of 1e308.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
 import networkx as nx
 
 from .registry import Registry
-from .spec import BrickSpec
+from .spec import MAX_STR_CHARS, BrickSpec, Input
 from .types import ValueType
 from .workflow import Ref, Step, Workflow
 
 MAX_STEPS = 32
+MAX_RESULTS = 8
 INIT_VALUES = {"image": ValueType.IMAGE, "mask": ValueType.MASK}
 RESULT_TYPES = (ValueType.IMAGE, ValueType.MASK)
 
@@ -63,10 +69,11 @@ def validate(
     init_values: Mapping[str, ValueType] = INIT_VALUES,
     max_steps: int = MAX_STEPS,
 ) -> Validation:
+    if len(workflow.steps) > max_steps:  # nothing else is worth checking (or costs time)
+        return Validation(workflow.copy(), problems=[Problem(
+            "too_many_steps", f"the workflow has {len(workflow.steps)} steps; the limit is {max_steps}")])
     wf = workflow.copy()
     check = _Checker(wf, registry, init_values)
-    if len(wf.steps) > max_steps:
-        check.problem("too_many_steps", f"the workflow has {len(wf.steps)} steps; the limit is {max_steps}")
     if not wf.steps:
         check.problem("empty", "the workflow has no steps")
     check.numbers()
@@ -86,6 +93,9 @@ class _Checker:
     def __init__(self, wf: Workflow, registry: Registry, init_values: Mapping[str, ValueType]):
         self.wf, self.registry, self.init_values = wf, registry, init_values
         self.specs: dict[int, BrickSpec] = {}
+        self.by_number: dict[int, Step] = {}  # the first step of each number, as Workflow.step finds it
+        for step in wf.steps:
+            self.by_number.setdefault(step.number, step)
         self.repairs: list[str] = []
         self.problems: list[Problem] = []
 
@@ -105,15 +115,18 @@ class _Checker:
     def step(self, step: Step) -> None:
         spec = self.registry.resolve(step.brick)
         if spec is None:
-            hint = self.registry.suggest(step.brick)
+            hint = self.registry.suggest(step.brick) if len(step.brick) <= 64 else []
             self.problem(
                 "unknown_brick",
-                f"unknown brick {step.brick!r}" + (f" (did you mean {', '.join(hint)}?)" if hint else ""),
+                f"unknown brick {step.brick!r:.60}" + (f" (did you mean {', '.join(hint)}?)" if hint else ""),
                 step,
             )
             return
         step.brick = spec.name
         self.specs[step.number] = spec
+        if step.engine is not None and not any(e.name == step.engine for e in spec.engines):
+            known = ", ".join(e.name for e in spec.engines) or "none"
+            self.problem("unknown_engine", f"{spec.name} has no engine {step.engine!r} (engines: {known})", step, "engine")
         for legacy, targets in spec.input_aliases.items():
             if legacy in step.inputs and not any(t in step.inputs for t in targets):
                 value = step.inputs.pop(legacy)
@@ -122,13 +135,13 @@ class _Checker:
                 self.repairs.append(f"step {step.number} ({spec.name}): '{legacy}' given as {', '.join(targets)}")
         for name in list(step.inputs):
             if name not in spec.inputs:
-                close = difflib.get_close_matches(name, list(spec.inputs), n=1)
+                close = difflib.get_close_matches(name, list(spec.inputs), n=1) if len(name) <= 64 else []
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 self.problem(
                     "unknown_input",
-                    f"{spec.name} has no input {name!r}{hint}; its inputs are {', '.join(spec.inputs)}",
+                    f"{spec.name} has no input {name!r:.60}{hint}; its inputs are {', '.join(spec.inputs)}",
                     step,
-                    name,
+                    name[:60],
                 )
         for name, port in spec.inputs.items():
             value = step.inputs.get(name)
@@ -140,33 +153,29 @@ class _Checker:
                 continue
             if isinstance(value, Ref):
                 continue  # typed once every step is known
-            step.inputs[name] = self.literal(step, name, port.type, value)
+            step.inputs[name] = self.literal(step, name, port, value)
         if spec.rules is not None:
             for text in spec.rules(step.given()):
                 self.problem("rule", text, step)
 
-    def literal(self, step: Step, name: str, vtype: ValueType, value):
+    def literal(self, step: Step, name: str, port: Input, value):
+        vtype = port.type
         if vtype is ValueType.FLOAT:
-            if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-                self.problem("wrong_type", f"expects a Float, got {value!r:.40}", step, name)
-                return value
-            if isinstance(value, str):
-                try:
-                    number = float(value.strip())
-                except ValueError:
-                    self.problem("wrong_type", f"expects a Float, got the text {value!r:.40}", step, name)
-                    return value
-                self.repairs.append(f"step {step.number} ({step.brick}) {name}: text {value!r} read as {number}")
-                return number
-            return float(value)
+            return self.number(step, name, port, value)
         if vtype is ValueType.STR:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
+                if not math.isfinite(_as_float(value)) or abs(value) >= 1e15:
+                    self.problem("wrong_type", f"expects a Str, got the number {value!r:.40}", step, name)
+                    return value
                 self.repairs.append(f"step {step.number} ({step.brick}) {name}: number {value} read as text")
                 return str(value)
+            limit = port.max_chars or MAX_STR_CHARS
             if not isinstance(value, str):
                 self.problem("wrong_type", f"expects a Str, got {value!r:.40}", step, name)
             elif not value.strip():
                 self.problem("missing_input", "the text is empty", step, name)
+            elif len(value) > limit:
+                self.problem("too_long", f"the text is {len(value):,} characters; the limit is {limit:,}", step, name)
             return value
         self.problem(
             "wrong_type",
@@ -176,6 +185,28 @@ class _Checker:
             name,
         )
         return value
+
+    def number(self, step: Step, name: str, port: Input, value):
+        """A Float literal: a finite number (text such as "0.5" is read as one) inside the
+        range the brick declares for this input."""
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            self.problem("wrong_type", f"expects a Float, got {value!r:.40}", step, name)
+            return value
+        number = _as_float(value)
+        if number is None:
+            self.problem("wrong_type", f"expects a Float, got the text {value!r:.40}", step, name)
+            return value
+        if not math.isfinite(number):
+            self.problem("out_of_range", f"expects a finite number, got {value!r:.40}", step, name)
+            return value
+        if port.range is not None and not port.range[0] <= number <= port.range[1]:
+            lo, hi = port.range
+            neutral = f"; {port.neutral:g} changes nothing" if port.neutral is not None else ""
+            self.problem("out_of_range", f"must be from {lo:g} to {hi:g}{neutral}, got {number:g}", step, name)
+            return value
+        if isinstance(value, str):
+            self.repairs.append(f"step {step.number} ({step.brick}) {name}: text {value!r} read as {number}")
+        return number
 
     def outputs(self) -> None:
         for step in self.wf.steps:
@@ -187,6 +218,10 @@ class _Checker:
                 if ref is None:
                     if key in spec.outputs:
                         fixed[key] = None
+                    continue
+                if not isinstance(ref, Ref):
+                    self.problem("bad_output", f"output {key!r:.40} must be a reference such as step{step.number}[{key:.40}] "
+                                 f"(or null), got {ref!r:.40}", step, key[:40])
                     continue
                 if ref.step != step.number:
                     self.repairs.append(f"step {step.number} ({spec.name}) output {key}: {ref} renamed step{step.number}[{ref.name}]")
@@ -213,7 +248,7 @@ class _Checker:
                 known = ", ".join(f"init[{n}]" for n in self.init_values) or "none"
                 self.problem("missing_value", f"{ref} is not an initial input (available: {known})", user, field)
             return vtype
-        source = self.wf.step(ref.step)
+        source = self.by_number.get(ref.step)
         if source is None:
             self.problem("missing_step", f"{ref} refers to step {ref.step}, which does not exist", user, field)
             return None
@@ -256,7 +291,7 @@ class _Checker:
         g.add_nodes_from(s.number for s in self.wf.steps)
         for step in self.wf.steps:
             for _, ref in step.refs():
-                if ref.step is not None and self.wf.step(ref.step) is not None and ref.step != step.number:
+                if ref.step is not None and ref.step in self.by_number and ref.step != step.number:
                     g.add_edge(ref.step, step.number)
         return g
 
@@ -277,7 +312,15 @@ class _Checker:
     def result(self) -> None:
         if not self.wf.result:
             self.problems.append(Problem("empty_result", "the result lists no output; name at least one, e.g. [step2[image]]", field="result"))
-        for entry in self.wf.result:
+        entries = list(dict.fromkeys(self.wf.result))
+        if len(entries) < len(self.wf.result):
+            self.repairs.append(f"result: dropped {len(self.wf.result) - len(entries)} repeated entries")
+            self.wf.result = entries
+        if len(entries) > MAX_RESULTS:
+            self.problems.append(Problem("too_many_results", f"the result lists {len(entries)} outputs; the limit is "
+                                         f"{MAX_RESULTS}", field="result"))
+            return
+        for entry in entries:
             if not isinstance(entry, Ref):
                 self.problems.append(Problem("bad_result", f"result entry {entry!r:.40} is not a reference like step2[image]", field="result"))
                 continue
@@ -305,3 +348,16 @@ class _Checker:
         for name in required:
             if canonical(name) not in present:
                 self.problems.append(Problem("required", f"the feedback asks to use {canonical(name)}, but no step does"))
+
+
+def _as_float(value: int | float | str) -> float | None:
+    """The number a literal stands for (inf for integers too large for a float), or None."""
+    if isinstance(value, str):
+        try:
+            return float(value.strip()) if len(value) <= 64 else None
+        except ValueError:
+            return None
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf

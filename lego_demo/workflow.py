@@ -11,6 +11,10 @@ Wire format (what the official Builder writes and what we write back):
 `parse_workflow` reads it tolerantly from Builder text (think tags, code fences, prose,
 trailing or missing commas, fullwidth punctuation, single quotes) without `eval`, and says
 what it repaired. Whether the plan makes sense is `validate.py`'s job.
+
+The reader is bounded before it does any work: the text (64 KB), the nesting depth, the
+number of pipeline items and a decoded object's size are checked first, because the
+repairing parser is super-linear on deep nesting (1 MB of braces took > 90 s).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from __future__ import annotations
 import copy
 import json
 import re
+import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,11 +31,19 @@ from json_repair import repair_json
 
 from .errors import WorkflowParseError
 
-REF_RE = re.compile(r"^\s*(?:(init)|step\s*(\d+))\s*\[\s*([A-Za-z_][\w-]*)\s*\]\s*$", re.I)
-REF_IN_TEXT_RE = re.compile(r"(?:init|step\s*\d+)\s*\[\s*[A-Za-z_][\w-]*\s*\]", re.I)
+REF_RE = re.compile(r"^\s*(?:(init)|step\s*(\d{1,9}))\s*\[\s*([A-Za-z_][\w-]{0,63})\s*\]\s*$", re.I)
+REF_IN_TEXT_RE = re.compile(r"(?:init|step\s*\d{1,9})\s*\[\s*[A-Za-z_][\w-]{0,63}\s*\]", re.I)
 THINK_RE = re.compile(r"<think>(.*?)</think>", re.S | re.I)
 FENCE_RE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.S)
+STRING_RE = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+BRACKET_RE = re.compile(r"[\[\]{}]")
 FULLWIDTH = str.maketrans({"，": ",", "：": ":", "｛": "{", "｝": "}", "［": "[", "］": "]", "；": ","})
+
+MAX_WORKFLOW_CHARS = 64 * 1024  # a 32-step workflow is ~10 KB; Builder text with reasoning a few KB more
+MAX_DEPTH = 20  # a workflow nests 4 deep ({"pipeline": [{"input": {...}}]}); results a few more
+MAX_PIPELINE_ITEMS = 128  # the validator allows 32 steps; more than this is not worth reading
+MAX_STEP_NUMBER = 10**6
+REPAIR_CPU_S = 0.25  # json_repair is quadratic on some text ({a:b,a:b,…}: 16 KB took 4 s, 60 KB 60 s)
 
 
 @dataclass(frozen=True)
@@ -57,7 +71,10 @@ class Step:
     number: int
     brick: str
     inputs: dict[str, Any]  # Ref, or a literal: str / float / None
-    outputs: dict[str, Ref | None] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)  # Ref, None, or what was written instead
+    # this step's engine, beating the configured choice; on the wire an optional "engine" key
+    # that readers of the official format ignore
+    engine: str | None = None
 
     def refs(self) -> list[tuple[str, Ref]]:
         return [(k, v) for k, v in self.inputs.items() if isinstance(v, Ref)]
@@ -86,6 +103,7 @@ class Workflow:
             {
                 "step": s.number,
                 "model": s.brick,
+                **({"engine": s.engine} if s.engine else {}),
                 "input": {k: wire(v) for k, v in s.inputs.items()},
                 "output": {k: wire(v) for k, v in s.outputs.items()},
             }
@@ -164,14 +182,67 @@ def _json_region(text: str) -> str:
     return text[start : end + 1] if end > start else text[start:]
 
 
+def nesting_depth(text: str) -> int:
+    """How deep brackets nest outside double-quoted strings (a closing bracket with nothing
+    open is ignored, as the repairing parser does). Brackets inside single-quoted strings
+    count too: an over-estimate only ever refuses text with > MAX_DEPTH of them."""
+    depth = deepest = 0
+    for bracket in BRACKET_RE.findall(STRING_RE.sub("", text)):
+        if bracket in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif depth:
+            depth -= 1
+    return deepest
+
+
+def _check_text_size(text: str) -> None:
+    if len(text) > MAX_WORKFLOW_CHARS:
+        raise WorkflowParseError(
+            f"the workflow text is {len(text):,} characters; the limit is {MAX_WORKFLOW_CHARS:,} "
+            "(a 32-step workflow is about 10,000)")
+
+
+def _check_depth(depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise WorkflowParseError(f"the workflow JSON nests {depth} levels deep; the limit is {MAX_DEPTH} "
+                                 "(a workflow needs 4)")
+
+
+def check_object_size(obj: Any) -> None:
+    """A decoded workflow (from an API or a repaired parse) within the same bounds as text:
+    nesting depth and size (characters of its strings + one per value). Iterative, so a
+    hostile object cannot exhaust the stack."""
+    size, stack = 0, [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list, tuple)):
+            _check_depth(depth)
+            items = value.items() if isinstance(value, dict) else ((None, v) for v in value)
+            for key, item in items:
+                size += 1 + (len(key) if isinstance(key, str) else 0)
+                stack.append((item, depth + 1))
+        elif isinstance(value, str):
+            size += len(value)
+        elif isinstance(value, int) and value.bit_length() > 3322:  # str() fails past 4300 digits
+            raise WorkflowParseError("a number in the workflow has more than 1,000 digits")
+        if size > MAX_WORKFLOW_CHARS:
+            raise WorkflowParseError(f"the workflow is larger than {MAX_WORKFLOW_CHARS:,} characters of JSON; "
+                                     "a 32-step workflow is about 10,000")
+
+
 def loads_tolerant(text: str, repairs: list[str]) -> Any:
     """json.loads, else a repaired parse (json_repair, never eval) noted in `repairs`."""
+    _check_text_size(text)
     region = _normalize_punctuation(_json_region(text), repairs)
+    _check_depth(nesting_depth(region))
     try:
         return json.loads(region)
     except json.JSONDecodeError as exc:
         first_error = f"{exc.msg} at line {exc.lineno} column {exc.colno}"
-    obj, log = repair_json(region, return_objects=True, logging=True)
+    except ValueError as exc:  # valid JSON that Python refuses, e.g. an integer of > 4300 digits
+        raise WorkflowParseError(f"could not read the workflow JSON: {exc}") from None
+    obj, log = _repair_within_budget(region, first_error)
     if obj in ("", None, [], {}):
         raise WorkflowParseError(f"could not read the workflow JSON: {first_error}")
     details = sorted({entry["text"] for entry in log if isinstance(entry, dict) and "text" in entry})
@@ -181,8 +252,47 @@ def loads_tolerant(text: str, repairs: list[str]) -> Any:
     return obj
 
 
+class _OverBudget(Exception):
+    pass
+
+
+def _repair_within_budget(region: str, first_error: str) -> tuple[Any, list]:
+    """json_repair, stopped once it has used REPAIR_CPU_S of this thread's CPU time (a Builder's
+    slip takes milliseconds to repair). Its cost is not bounded by the text's size, and a profile
+    hook is the one way to stop pure-Python code from outside it; CPU time, not wall time, so a
+    busy server does not refuse what a quiet one repairs."""
+    deadline = time.thread_time() + REPAIR_CPU_S
+    calls = 0
+
+    def watch(frame, event, arg) -> None:
+        nonlocal calls
+        if event == "call":
+            calls += 1
+            if calls % 256 == 0 and time.thread_time() > deadline:
+                raise _OverBudget
+
+    previous = sys.getprofile()
+    sys.setprofile(watch)
+    try:
+        return repair_json(region, return_objects=True, logging=True)
+    except _OverBudget:
+        raise WorkflowParseError(f"could not read the workflow JSON ({first_error}), and it is too malformed "
+                                 f"to repair within {REPAIR_CPU_S:g} s; write valid JSON") from None
+    finally:
+        sys.setprofile(previous)
+
+
 # -- from JSON to the model -------------------------------------------------------------------
 def _literal_or_ref(value: Any) -> Any:
+    ref = Ref.parse(value)
+    return ref if ref is not None else value
+
+
+def _output_ref(value: Any) -> Any:
+    """An output's reference; a value that is not one (a number, a word) is kept as it is so
+    that validation reports it instead of the step silently losing that output."""
+    if value is None:
+        return None
     ref = Ref.parse(value)
     return ref if ref is not None else value
 
@@ -225,6 +335,9 @@ def workflow_from_json(obj: Any, repairs: list[str] | None = None) -> Workflow:
     pipeline = obj["pipeline"]
     if not isinstance(pipeline, list):
         raise WorkflowParseError("\"pipeline\" must be a list of steps")
+    if len(pipeline) > MAX_PIPELINE_ITEMS:
+        raise WorkflowParseError(f"the pipeline has {len(pipeline)} items; the limit is {MAX_PIPELINE_ITEMS} "
+                                 "(and a workflow may have at most 32 steps)")
     process = obj.get("process", "")
     process = process if isinstance(process, str) else json.dumps(process, ensure_ascii=False)
     steps: list[Step] = []
@@ -241,19 +354,25 @@ def workflow_from_json(obj: Any, repairs: list[str] | None = None) -> Workflow:
         number = item.get("step", position)
         try:
             number = int(str(number).strip().lower().removeprefix("step"))
-        except ValueError:
-            repairs.append(f"pipeline item {position}: step number {number!r} is not a number; used {position}")
+            if not 0 <= number <= MAX_STEP_NUMBER:
+                raise ValueError
+        except ValueError:  # also str() of an int with > 4300 digits
+            repairs.append(f"pipeline item {position}: step number {number!r:.40} is not a step number; used {position}")
             number = position
         inputs = item.get("input", item.get("inputs", {})) or {}
         outputs = item.get("output", item.get("outputs", {})) or {}
         if not isinstance(inputs, dict) or not isinstance(outputs, dict):
             raise WorkflowParseError(f"step {number}: \"input\" and \"output\" must be objects")
+        engine = item.get("engine")
+        if engine is not None and (not isinstance(engine, str) or not engine.strip()):
+            raise WorkflowParseError(f"step {number}: \"engine\" must name an engine, got {engine!r:.40}")
         steps.append(
             Step(
                 number=number,
                 brick=name.strip(),
                 inputs={str(k).strip(): _literal_or_ref(v) for k, v in inputs.items()},
-                outputs={str(k).strip(): Ref.parse(v) if v is not None else None for k, v in outputs.items()},
+                outputs={str(k).strip(): _output_ref(v) for k, v in outputs.items()},
+                engine=engine.strip() if engine else None,
             )
         )
     if result is None:
@@ -268,10 +387,15 @@ def parse_workflow(source: Any) -> Parsed:
     repairs: list[str] = []
     reasoning = ""
     if isinstance(source, (bytes, bytearray)):
+        if len(source) > 4 * MAX_WORKFLOW_CHARS:  # UTF-8: at most 4 bytes a character
+            raise WorkflowParseError(f"the workflow text is {len(source):,} bytes; the limit is "
+                                     f"{MAX_WORKFLOW_CHARS:,} characters")
         source = source.decode("utf-8", errors="replace")
     if isinstance(source, str):
+        _check_text_size(source)
         reasoning, rest = split_reasoning(source)
         obj = loads_tolerant(rest, repairs)
     else:
         obj = source
+    check_object_size(obj)
     return Parsed(workflow_from_json(obj, repairs), reasoning, repairs)

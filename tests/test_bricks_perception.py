@@ -19,8 +19,9 @@ from bricks.pixelate import pixelate
 from bricks.res import ground, res
 from bricks.sos import sos
 from lego_demo.errors import CannotDo
+from lego_demo.metrics import iou
 from lego_demo.spec import RunContext
-from lego_demo.synthetic import BACKGROUNDS, iou, make_scene
+from lego_demo.synthetic import BACKGROUNDS, make_scene
 
 DATA = Path(__file__).parent / "data"
 CTX = RunContext(step=1)

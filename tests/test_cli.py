@@ -119,7 +119,7 @@ def test_missing_files_and_mismatched_mask(files):
 def test_import_loads_no_model_or_heavy_library():
     code = ("import sys, lego_demo, lego_demo.cli, lego_demo.editor, lego_demo.registry; "
             "from lego_demo.registry import Registry; Registry.discover(); "
-            "heavy = [m for m in ('torch', 'transformers', 'diffusers', 'gradio', 'mediapipe', 'rapidocr') if m in sys.modules]; "
+            "heavy = [m for m in ('torch', 'transformers', 'diffusers', 'gradio', 'mediapipe', 'rapidocr', 'openai', 'ray') if m in sys.modules]; "
             "print(heavy)")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr

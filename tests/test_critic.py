@@ -5,7 +5,8 @@ import pytest
 
 from lego_demo.critics.offline import OfflineCritic
 from lego_demo.editor import Editor
-from lego_demo.synthetic import make_scene, psnr
+from lego_demo.metrics import psnr
+from lego_demo.synthetic import make_scene
 
 
 @pytest.fixture(scope="module")

@@ -86,13 +86,18 @@ def _registry_with(engine_fn, check=None):
 WF = '{"process": "t", "pipeline": [{"step": 1, "model": "TEST-BRICK", "input": {"image": "init[image]"}, "output": {"image": "step1[image]"}}, {"result": "[step1[image]]"}]}'
 
 
-def test_failing_step_names_step_brick_engine_cause(image):
+def test_a_bug_in_an_engine_is_an_internal_error_with_its_traceback_logged(image, caplog):
+    """Nothing swallowed (issue 21): a bug reads as one (exit 1), not as a refusal, and its
+    traceback reaches the log."""
     def boom(ctx, image):
         raise RuntimeError("out of cheese")
 
-    with pytest.raises(StepError, match=r"step 1 \(TEST-BRICK, engine test\) failed: out of cheese") as info:
+    with pytest.raises(StepError, match=r"step 1 \(TEST-BRICK, engine test\) failed: internal error in the "
+                                        r"engine \(RuntimeError: out of cheese\)") as info:
         Executor(_registry_with(boom)).run(parse_workflow(WF).workflow, image)
     assert info.value.exit_code == 1
+    (record,) = [r for r in caplog.records if r.name == "lego_demo.executor"]
+    assert record.levelname == "ERROR" and record.exc_info[1] is info.value.cause
 
 
 def test_cannot_do_is_distinct_with_exit_3(image):

@@ -190,8 +190,8 @@ class Counting:
         self.texts: list[str] = []
         self.real = builder.chat
 
-    def __call__(self, messages, images, on_text=None):
-        text = self.real(messages, images, on_text)
+    def __call__(self, messages, images, on_text=None, **kwargs):
+        text = self.real(messages, images, on_text, **kwargs)
         self.texts.append(text)
         return text
 

@@ -199,9 +199,9 @@ def test_add_pred_vlm_real_model_says_when_it_gives_no_box(dirs, manager, photo)
 
 
 def test_add_pred_vlm_box_becomes_a_mask(monkeypatch, photo, box_mask, dirs):
-    import lego_demo.diffusion as diffusion
+    import lego_demo.vlm as vlm
 
-    monkeypatch.setattr(diffusion, "ask_vlm", lambda ctx, image, q, **kw: 'Sure: {"bbox_2d": [10, 10, 40, 30]}')
+    monkeypatch.setattr(vlm, "ask_vlm", lambda ctx, image, q, **kw: 'Sure: {"bbox_2d": [10, 10, 40, 30]}')
     registry = registry_for("ADD-PRED", "vlm", model=dirs["vlm"])
     wf = one_step("ADD-PRED", {"image": IMG, "prompt": "a cat", "mask": MASK}, ("mask",))
     mask = Executor(registry).run(wf, photo, box_mask).results[0]

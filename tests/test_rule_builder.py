@@ -12,10 +12,12 @@ import json
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lego_demo.bench.plan_judge import edits, judge
 from lego_demo.builders.base import PlanRequest
 from lego_demo.builders.rule import RuleBuilder
 from lego_demo.feedback import merge_refinement, parse_feedback
@@ -69,79 +71,7 @@ def rows() -> list[dict]:
     return [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-# -- what a plan does, in families ---------------------------------------------------------------
-def families(plan) -> set[str]:
-    wf = plan.workflow
-    bricks = [s.brick for s in wf.steps]
-    has = set(bricks).__contains__
-    out = set()
-    removal = has("FASTINPAINT") or has("INPAINT")
-    if removal and has("ADD-PRED"):
-        # a swap removes then adds inside the removed object's mask
-        add_masks = {str(s.inputs.get("mask")) for s in wf.steps if s.brick == "ADD-PRED"}
-        removed = {str(s.inputs.get("mask")) for s in wf.steps if s.brick == "FASTINPAINT"}
-        out.add("replace" if add_masks & removed else "remove")
-        if not add_masks & removed:
-            out.add("add")
-    elif removal:
-        out.add("remove")
-    elif has("ADD-PRED") or (has("FILL") and not has("CMI-PRED")):
-        out.add("add")
-    if has("RCM"):
-        out.add("recolor")
-    if has("CBG") or (has("INVERSE") and has("BLUR-REGION")):
-        out.add("background")
-    styles = [s for s in wf.steps if s.brick == "STYLE"]
-    for s in styles:
-        if has("INVERSE") and s.inputs.get("style") == "black and white style" and s.inputs.get("mask") is not None:
-            out.add("colorpop")
-        else:
-            out.add("style")
-    if has("ENV"):
-        out.add("env")
-    if has("POSE"):
-        out.add("pose")
-    if has("TONE") or has("BRIGHT"):
-        out.add("tone")
-    if has("COLORPOP"):
-        out.add("colorpop")
-    if (has("BLUR-REGION") and not has("INVERSE")) or has("PIXELATE"):
-        out.add("hide")
-    if has("TEXT"):
-        out.add("text")
-    if has("CROP") or has("ROTATE") or has("FLIP"):
-        out.add("geometry")
-    if any(s.brick == "CMI-PRED" and s.inputs.get("left_ratio") is not None for s in wf.steps):
-        out.add("outpaint")
-    seg = {s.number for s in wf.steps if s.brick in ("RES", "SOS", "MASK-SEG")}
-    if has("EXTRACT") or any(isinstance(r, Ref) and r.step in seg for r in wf.result):
-        out.add("extract")
-    return out
-
-
-def uses_user_mask(plan) -> bool:
-    return any(isinstance(v, Ref) and v.step is None and v.name == "mask"
-               for s in plan.workflow.steps for v in s.inputs.values())
-
-
-def judge(row: dict, plan) -> tuple[bool, str]:
-    fam = row["family"]
-    if fam == "decline":
-        return (plan.workflow is None and bool(plan.declined), f"planned {plan.workflow and [s.brick for s in plan.workflow.steps]}")
-    if plan.workflow is None:
-        return False, f"declined: {plan.declined}"
-    bricks = {s.brick for s in plan.workflow.steps}
-    missing = [b for b in row.get("expect_bricks", []) if b not in bricks]
-    if missing:
-        return False, f"missing {missing} in {[s.brick for s in plan.workflow.steps]}"
-    got = families(plan)
-    if fam == "multi":
-        return len(got) >= 2 or len(plan.workflow.steps) >= 4, f"families {got}"
-    if fam == "mask":
-        return uses_user_mask(plan), f"no init[mask] in {[s.brick for s in plan.workflow.steps]}"
-    return got == {fam}, f"families {sorted(got)} from {[s.brick for s in plan.workflow.steps]}"
-
-
+# -- the corpus: right plans (bricks, target, value), judged by lego_demo/bench/plan_judge.py -------
 def run_corpus(builder) -> tuple[dict, list, list]:
     per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     failures, invalid = [], []
@@ -155,11 +85,11 @@ def run_corpus(builder) -> tuple[dict, list, list]:
                 invalid.append((row["id"], [str(p) for p in check.problems]))
         elif not plan.declined:
             invalid.append((row["id"], ["no workflow and no decline reason"]))
-        ok, why = judge(row, plan)
-        per[row["family"]][0] += ok
+        verdict = judge(row, plan)
+        per[row["family"]][0] += verdict.ok
         per[row["family"]][1] += 1
-        if not ok:
-            failures.append((row["id"], row["instruction"], why))
+        if not verdict.ok:
+            failures.append((row["id"], row["instruction"], verdict.error, verdict.detail))
     return per, failures, invalid
 
 
@@ -167,25 +97,27 @@ def test_corpus_is_large_and_varied():
     data = rows()
     assert len(data) >= 400
     assert len({r["id"] for r in data}) == len(data)
+    assert all("expect" in r for r in data)
     counts = Counter(r["family"] for r in data)
     assert len(counts) >= 17 and min(counts.values()) >= 15
 
 
-def test_per_family_accuracy(builder, capsys):
+def test_corpus_right_plans(builder, capsys):
     per, failures, invalid = run_corpus(builder)
-    table = ["family       correct / total   accuracy"]
+    table = ["family       right / total   accuracy"]
     for fam in sorted(per):
         ok, n = per[fam]
-        table.append(f"{fam:12} {ok:7d} / {n:<5d}   {ok / n:6.1%}")
+        table.append(f"{fam:12} {ok:5d} / {n:<5d}   {ok / n:6.1%}")
     total_ok, total = sum(v[0] for v in per.values()), sum(v[1] for v in per.values())
-    table.append(f"{'ALL':12} {total_ok:7d} / {total:<5d}   {total_ok / total:6.1%}")
+    table.append(f"{'ALL':12} {total_ok:5d} / {total:<5d}   {total_ok / total:6.1%}")
     with capsys.disabled():
         print("\n" + "\n".join(table))
         for f in failures:
             print("  miss:", f)
     assert not invalid, invalid
-    low = {fam: per[fam][0] / per[fam][1] for fam in per if per[fam][0] / per[fam][1] < 0.9}
-    assert not low, f"families under 90%: {low}"
+    assert total_ok / total >= 0.95
+    low = {fam: per[fam][0] / per[fam][1] for fam in per if per[fam][0] / per[fam][1] < 0.85}
+    assert not low, f"families under 85%: {low}"
 
 
 # -- the seed behaviours ------------------------------------------------------------------------------
@@ -381,7 +313,6 @@ def test_never_raises_on_odd_input(builder):
     for odd in (None, 5, "x" * 5000, "\x00\x01", "remove the " * 300, "🐶 remove 🐶", "rEmOvE tHe DoG"):
         plan = builder.plan(PlanRequest(odd))  # type: ignore[arg-type]
         assert plan.workflow is not None or plan.declined
-        assert INTERNAL not in (plan.declined or "")
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -392,14 +323,12 @@ def test_never_raises_on_odd_input(builder):
 def test_property_never_raises_never_invalid(builder, text, has_mask, feedback):
     plan = builder.plan(PlanRequest(text, has_mask=has_mask), feedback=feedback)
     if plan.workflow is None:
-        assert plan.declined and INTERNAL not in plan.declined
+        assert plan.declined
     else:
         init = {"image": ValueType.IMAGE, **({"mask": ValueType.MASK} if has_mask else {})}
         c = parse_feedback(feedback, builder.registry)
         assert validate(plan.workflow, builder.registry, banned=c.banned, required=c.required, init_values=init).ok
 
-
-INTERNAL = "could not read this request"  # the rule Builder's safety net for its own bugs: must never fire
 
 words = st.sampled_from("remove add the dog cat red make change background to a with and then please style "
                         "watercolor expand 2x blur faces this here night rainy colour pop text \"hi\" swap"
@@ -411,7 +340,7 @@ words = st.sampled_from("remove add the dog cat red make change background to a 
 def test_property_word_salad(builder, parts, has_mask):
     plan = builder.plan(PlanRequest(" ".join(parts), has_mask=has_mask))
     if plan.workflow is None:
-        assert plan.declined and INTERNAL not in plan.declined
+        assert plan.declined
     else:
         init = {"image": ValueType.IMAGE, **({"mask": ValueType.MASK} if has_mask else {})}
         assert validate(plan.workflow, builder.registry, init_values=init).ok
@@ -428,3 +357,169 @@ def test_expand_the_mask_adds_grow_after_segmentation(builder):
     bricks = [s.brick for s in plan.workflow.steps]
     assert bricks[:2] == ["RES", "GROW"] and plan.workflow.steps[1].inputs["amount"] == 0.03
     assert all(s.inputs.get("mask") != Ref(1, "mask") for s in plan.workflow.steps[2:])
+
+
+# -- the Builder's shape ---------------------------------------------------------------------------------
+RULE = ROOT / "lego_demo" / "builders" / "rule"
+
+
+def test_no_rule_builder_module_over_400_lines():
+    sizes = {str(p.relative_to(RULE)): len(p.read_text(encoding="utf-8").splitlines()) for p in RULE.rglob("*.py")}
+    assert len(sizes) >= 15 and max(sizes.values()) <= 400, sizes
+
+
+def test_actions_are_modules_discovered_like_bricks():
+    from lego_demo.builders.rule.actions import Action, discover
+
+    found = discover()
+    modules = sorted(p.stem for p in (RULE / "actions").glob("*.py") if not p.stem.startswith("_"))
+    assert len(found) == len(modules) and len({a.name for a in found}) == len(found)
+    for action in found:
+        assert isinstance(action, Action) and callable(action.read) and callable(action.plan)
+    assert [a.order for a in found] == sorted(a.order for a in found)
+
+
+def test_a_bug_in_the_reader_is_an_internal_error_not_a_decline(builder, monkeypatch):
+    """Issue 21 D15: a reader bug used to become 'cannot plan' with no log."""
+    import lego_demo.builders.rule as rule
+
+    def broken(clause, ctx):
+        raise IndexError("a bug in a reader")
+
+    monkeypatch.setattr(rule, "_read_one", broken)
+    with pytest.raises(IndexError):
+        builder.plan(PlanRequest("remove the dog"))
+
+
+PLUGIN = '''
+from lego_demo.spec import Input, brick
+
+HALFTONE = brick("HALFTONE", kind="edit", summary="Halftone dots", inputs={
+    "image": "Image", "dots": Input("Float", range=(2, 64), default=8)}, outputs={"image": "Image"},
+    use_for=("halftone effect", "make it look like a newspaper print"))
+SPARKLE = brick("SPARKLE", kind="edit", summary="Sparkles on an object", inputs={
+    "image": "Image", "mask": "Mask", "how": Input("Str", optional=True)}, outputs={"image": "Image"},
+    use_for=("add sparkles", "make something glitter"))
+
+@HALFTONE.engine("numpy")
+def halftone(ctx, image, dots):
+    return {"image": image}
+
+@SPARKLE.engine("numpy")
+def sparkle(ctx, image, mask, how=None):
+    return {"image": image}
+'''
+
+
+def test_a_plugin_brick_is_planned_from_its_use_for_phrases(tmp_path):
+    path = tmp_path / "my_bricks.py"
+    path.write_text(PLUGIN, encoding="utf-8")
+    registry = Registry.discover([path])
+    b = RuleBuilder(registry)
+    plan = b.plan(PlanRequest("could you give the photo a halftone effect?"))
+    assert bricks_of(plan) == ["HALFTONE"] and plan.workflow.steps[0].inputs["dots"] == 8.0
+    assert "halftone effect" in plan.reasoning
+    plan = b.plan(PlanRequest("make it look like an old newspaper print"))
+    assert bricks_of(plan) == ["HALFTONE"]
+    plan = b.plan(PlanRequest("add some sparkles to the red car"))
+    assert bricks_of(plan) == ["RES", "SPARKLE"] and plan.workflow.steps[0].inputs["prompt"] == "red car"
+    plan = b.plan(PlanRequest("make the ring glitter"))
+    assert bricks_of(plan) == ["RES", "SPARKLE"] and plan.workflow.steps[0].inputs["prompt"] == "ring"
+    banned = b.plan(PlanRequest("add a halftone effect"), feedback=["don't use HALFTONE"])
+    assert banned.workflow is None or "HALFTONE" not in bricks_of(banned)
+    assert b.plan(PlanRequest("remove the dog")).workflow is not None  # built-in actions still read first
+
+
+# -- the failure classes of issue 16 (its own examples, kept as regressions) -------------------------
+def only_edit(builder, text, **kw):
+    plan = builder.plan(PlanRequest(text, **kw))
+    assert plan.workflow is not None, (text, plan.declined)
+    found = edits(plan.workflow)
+    assert len(found) == 1, (text, [str(e) for e in found])
+    return found[0]
+
+
+@pytest.mark.parametrize("text,do,target,value", [
+    ("change the size of the mug to small", "resize", "mug", None),
+    ("change the style to cubism", "style", None, "cubist"),
+    ("change the action of the dog to sitting", "pose", None, "sitting"),
+    ("change the viewpoint of the car to the side", "replace", "car", "side"),
+    ("change the shape of the cake to a heart", "replace", "cake", "heart"),
+    ("replace the bus with a vintage bicycle", "replace", "bus", "vintage bicycle"),
+    ("remove the dog lying in the snow", "remove", "dog lying in snow", None),
+    ("remove the man, blending the background", "remove", "man", None),
+    ("change the kitchen background to a garden", "background", "@subject", "garden"),
+    ("change the background from a street to a forest", "background", "@subject", "forest"),
+    ("change the office in the picture to a beach setting", "background", "@subject", "beach"),
+    ("raise the woman's right hand", "pose", None, "raise"),
+    ("create a colour pop of the boy", "colorpop", "boy", None),
+    ("make the window appear open", "replace", "window", "open"),
+    ("make the dog bigger", "resize", "dog", None),
+    ("turn the lamp on", "replace", "lamp", "on"),
+    ("remove the waiter, leaving the tables untouched", "remove", "waiter", None),
+    ("change the background to a lake with pine trees", "background", "@subject", "lake with pine trees"),
+    ("change the color of the footprint in the sand to red", "recolor", "footprint in sand", "red"),
+    ("darken the dog's fur", "tone", "dog's fur", None),
+    ("brighten the man in the middle", "tone", "man in middle", None),
+    ("make the sky brighter", "tone", "sky", None),
+    ("make the coat a shade of brown", "recolor", "coat", "brown"),
+    ("make her hair blonde", "recolor", "hair", "blonde"),
+    ("paint the door a deeper orange", "recolor", "door", "deeper orange"),
+    ("make the van teal-ish", "recolor", "van", "teal"),
+    ("paint the boat navy", "recolor", "boat", "navy"),
+    ("remove the bin next to the bench", "remove", "bin next to bench", None),
+    ("remove the dog but not the cat", "remove", "dog", None),
+    ("change the word 'open' to 'closed'", "text", None, "closed"),
+    ("make the sweater red", "recolor", "sweater", "red"),
+    ("remove the slides on the left", "remove", "slides on left", None),
+])
+def test_issue_16_failure_classes(builder, text, do, target, value):
+    e = only_edit(builder, text)
+    assert e.do == do, (text, str(e))
+    if target is not None:
+        assert e.target == target, (text, str(e))
+    if value is not None:
+        assert value in e.value.lower(), (text, str(e))
+
+
+def test_references_point_back(builder):
+    plan = builder.plan(PlanRequest("make the car red. Then make it shiny"))
+    assert [(e.do, e.target) for e in edits(plan.workflow)] == [("recolor", "car"), ("recolor", "car")]
+    plan = builder.plan(PlanRequest("turn the cup into a vase and make it blue"))
+    assert [(e.do, e.target) for e in edits(plan.workflow)] == [("replace", "cup"), ("recolor", "vase")]
+    plan = builder.plan(PlanRequest("that lamp is ugly, get rid of it"))
+    assert [(e.do, e.target) for e in edits(plan.workflow)] == [("remove", "lamp")]
+    plan = builder.plan(PlanRequest("remove it"))
+    assert plan.workflow is None and "mask" in plan.declined
+    assert bricks_of(builder.plan(PlanRequest("remove it", has_mask=True))) == ["FASTINPAINT", "INPAINT"]
+
+
+def test_quoted_text_is_never_read_as_an_instruction(builder):
+    e = only_edit(builder, "add the caption 'remove the dog and make it night'")
+    assert e.do == "text" and e.value == "remove the dog and make it night"
+
+
+def test_resize_plan_shape(builder):
+    plan = builder.plan(PlanRequest("make the mug twice as big"))
+    assert bricks_of(plan) == ["RES", "FASTINPAINT", "INPAINT", "EXTRACT", "RESIZE", "COMPOSE"]
+    s = plan.workflow.steps
+    assert s[4].inputs["ratio"] == 2.0 and s[4].inputs["image"] == Ref(4, "image")
+    assert s[5].inputs["image1"] == Ref(3, "image") and s[5].inputs["image2"] == Ref(5, "image")
+    assert builder.plan(PlanRequest("make the mug smaller")).workflow.steps[4].inputs["ratio"] < 1
+
+
+def test_only_the_left_one_removes_only_the_left_circle():
+    """Issue 14: two identical red circles; "only the left one" must remove the left one only."""
+    from lego_demo.editor import Editor
+    from lego_demo.synthetic import make_scene
+
+    scene = make_scene(480, 320, objects=[("red", "circle", (120, 160), 50), ("red", "circle", (360, 160), 50)],
+                       background_kind="tiles", seed=3)
+    editor = Editor(make_registry())
+    plan, run = editor.edit("remove the red circle", scene.image, feedback=["only the left one"])
+    assert plan.workflow.steps[0].inputs["prompt"] == "the red circle on the left"
+    out = run.results[0].astype(int)
+    left, right = scene.objects[0].mask, scene.objects[1].mask
+    assert np.abs(out - scene.image.astype(int))[right].max() == 0  # the right circle is untouched
+    red = (out[..., 0] > 150) & (out[..., 1] < 90) & (out[..., 2] < 90)
+    assert red[left].mean() < 0.05 and red[right].mean() > 0.8  # the left one is gone

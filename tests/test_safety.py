@@ -12,7 +12,7 @@ from lego_demo.executor import Executor
 from lego_demo.workflow import parse_workflow
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = [p for d in ("lego_demo", "bricks", "examples") for p in (ROOT / d).rglob("*.py")] + [ROOT / "app.py"]
+SOURCES = [p for d in ("lego_demo", "bricks", "engines", "examples") for p in (ROOT / d).rglob("*.py")] + [ROOT / "app.py"]
 FORBIDDEN = [
     (re.compile(r"(?<![\w.])eval\("), "eval("),
     (re.compile(r"(?<![\w.])exec\("), "exec("),

@@ -39,7 +39,7 @@ class ScriptedEditor:
             return Plan(reasoning="no", declined="no brick for that")
         return tone_plan(0.1 if self.fixed else 0.1 * (1 + feedback.count("stronger")))
 
-    def run(self, workflow, inputs, on_progress=None):
+    def run(self, workflow, inputs, on_progress=None, instruction=None):
         self.runs += 1
         return FakeRun(len(self.calls))
 

@@ -378,35 +378,41 @@ def test_examples_exist_and_are_small():
     assert len(available_examples()) == len(EXAMPLES) >= 4
     total = sum(e.path.stat().st_size for e in EXAMPLES if e.path.is_file())
     assert total < 1_000_000
-    assert any(e.feedback == "don't use RES" for e in EXAMPLES)
+    assert any(e.feedback.startswith("don't use R") for e in EXAMPLES)  # the reflection story
     assert available_examples(offline=True) and set(available_examples(offline=True)).isdisjoint(
         available_examples(offline=False))
 
 
-@pytest.mark.parametrize("example", available_examples(offline=True), ids=lambda e: e.instruction)
-def test_every_example_labelled_offline_runs_offline(base_editor, example):
-    editors = Editors(base_editor)
+def _story(base_editor, example):
+    """What a person does with an example: Plan & run, then Re-plan with its feedback if it has
+    one. Returns the last turn; raises what the last step raised."""
+    from lego_demo.ui.examples import example_plugins
+
+    editor = Editor.from_config(EditorConfig(plugins=example_plugins())) if example.plugins else base_editor
+    editors = Editors(editor)
     s = Session()
     s.set_input(editors, str(example.path))
     s.set_instruction(example.instruction)
-    turn = s.edit(editors) if not example.feedback else s.replan(editors, example.feedback)
+    turn = s.edit(editors)
+    if example.feedback:
+        turn = s.replan(editors, example.feedback)
+    return s, turn
+
+
+@pytest.mark.parametrize("example", available_examples(offline=True), ids=lambda e: e.caption)
+def test_every_example_labelled_offline_runs_offline(base_editor, example):
+    s, turn = _story(base_editor, example)
     assert turn.result_image is not None and turn.result_image.shape[:2] == s.image.shape[:2]
     assert not np.array_equal(turn.result_image[..., :3], s.image[..., :3])  # it changed something
 
 
-@pytest.mark.parametrize("example", available_examples(offline=False), ids=lambda e: e.instruction)
+@pytest.mark.parametrize("example", available_examples(offline=False), ids=lambda e: e.caption)
 def test_examples_that_need_a_model_still_fail_offline(base_editor, example):
     """When one of these starts to work offline, move it to the offline group."""
     from lego_demo.errors import LegoError
 
-    editors = Editors(base_editor)
-    s = Session()
-    s.set_input(editors, str(example.path))
-    s.set_instruction(example.instruction)
     with pytest.raises(LegoError):
-        s.edit(editors)
-    with pytest.raises(LegoError):
-        s.replan(editors, example.feedback or "try again")
+        _story(base_editor, example)
 
 
 # -- who may choose the Builder (issue 21 D3) ---------------------------------------------------------

@@ -155,3 +155,67 @@ def qwen_vl(out: Path, texts: list[str] | None = None, vocab_size: int = 400, ma
     tokenizer.save_pretrained(out)
     Qwen2VLImageProcessorPil(min_pixels=56 * 56, max_pixels=112 * 112).save_pretrained(out)
     return out
+
+
+# -- tiny FLUX.1-Fill / FLUX.1-Kontext, shaped like the real checkpoints where it matters ------
+# (shared/RECIPES.md): VAE scale factor 8 and 16 latent channels (packed latents: 64 channels);
+# transformer in_channels 384 / out 64 for Fill (latents + masked-image latents + 8×8 mask,
+# packed), 64 for Kontext; guidance embeddings; CLIP-L-like and T5-like text encoders from
+# configs; tokenizers built in code; model_index.json naming the real classes.
+FLUX_T5_PIECES = [chr(c) for c in range(ord("a"), ord("z") + 1)] + list("0123456789.,'-")
+
+
+def t5_tokenizer():
+    """A Unigram T5 tokenizer over single characters (and '▁'-prefixed ones) built in code."""
+    from transformers import T5TokenizerFast
+
+    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
+    vocab += [(p, -3.0) for p in FLUX_T5_PIECES] + [("▁" + p, -2.5) for p in FLUX_T5_PIECES]
+    vocab += [(f"<extra_id_{i}>", 0.0) for i in range(3, -1, -1)]
+    return T5TokenizerFast(vocab=vocab, extra_ids=4)
+
+
+def flux_vae():
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(
+        in_channels=3, out_channels=3, latent_channels=16, block_out_channels=(8, 8, 8, 8), layers_per_block=1,
+        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4, norm_num_groups=8,
+        use_quant_conv=False, use_post_quant_conv=False, shift_factor=0.1159, scaling_factor=0.3611)
+
+
+def flux_pipeline(out: Path, kind: str) -> Path:
+    """kind "fill" (FluxFillPipeline, transformer in 384 / out 64) or "kontext"
+    (FluxKontextPipeline, in 64), saved to `out` with save_pretrained."""
+    import torch
+    from diffusers import (
+        FlowMatchEulerDiscreteScheduler,
+        FluxFillPipeline,
+        FluxKontextPipeline,
+        FluxTransformer2DModel,
+    )
+    from transformers import T5Config, T5EncoderModel
+
+    torch.manual_seed(0)
+    tok = clip_tokenizer(out / "_tok")
+    tok2 = t5_tokenizer()
+    fill = kind == "fill"
+    transformer = FluxTransformer2DModel(
+        patch_size=1, in_channels=384 if fill else 64, out_channels=64 if fill else None, num_layers=1,
+        num_single_layers=1, attention_head_dim=16, num_attention_heads=2, joint_attention_dim=32,
+        pooled_projection_dim=32, guidance_embeds=True, axes_dims_rope=[4, 4, 8])
+    text_encoder_2 = T5EncoderModel(T5Config(
+        vocab_size=len(tok2), d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4, relative_attention_num_buckets=8,
+        decoder_start_token_id=0, pad_token_id=0, eos_token_id=1))
+    scheduler = FlowMatchEulerDiscreteScheduler(
+        shift=3.0, use_dynamic_shifting=True, base_shift=0.5, max_shift=1.15, base_image_seq_len=256,
+        max_image_seq_len=4096)
+    parts = dict(scheduler=scheduler, vae=flux_vae(), text_encoder=clip_text_encoder(len(tok)), tokenizer=tok,
+                 text_encoder_2=text_encoder_2, tokenizer_2=tok2, transformer=transformer)
+    pipe = FluxFillPipeline(**parts) if fill else FluxKontextPipeline(**parts, image_encoder=None,
+                                                                       feature_extractor=None)
+    pipe.save_pretrained(out)
+    index = json.loads((out / "model_index.json").read_text())
+    index["tokenizer_2"] = ["transformers", "T5TokenizerFast"]  # as the real checkpoints name it
+    (out / "model_index.json").write_text(json.dumps(index, indent=2))
+    return out

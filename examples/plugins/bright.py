@@ -7,17 +7,18 @@ import numpy as np
 from PIL import Image, ImageEnhance
 
 from lego_demo.errors import BadInput
-from lego_demo.spec import brick
+from lego_demo.spec import Input, brick
 
 BRIGHT = brick(
     "BRIGHT",
     kind="edit",
     summary="Adjust the brightness of the image by a ratio",
-    inputs={"image": "Image", "ratio": "Float"},
+    inputs={"image": "Image", "ratio": Input("Float", range=(0, 1), neutral=0.5, strength=True)},
     outputs={"image": "Image"},
-    constraint="ratio > 0: 0 is darkest, 0.5 leaves the image unchanged, above 0.5 is brighter "
-    "(1.0 doubles the brightness).",
+    constraint="ratio from 0 to 1: 0 is darkest, 0.5 leaves the image unchanged, above 0.5 is "
+    "brighter (1.0 doubles the brightness).",
     aliases=("FLUX-BRIGHT",),
+    use_for=("brighten the image", "darken the image", "change the brightness"),
 )
 
 

@@ -18,7 +18,8 @@ from skimage.metrics import structural_similarity
 
 from ..errors import CannotDo, Declined, LegoError
 from ..imaging import rgb
-from ..synthetic import BACKGROUNDS, COLOURS, SHAPES, Scene, iou, make_scene, psnr
+from ..metrics import iou, psnr
+from ..synthetic import BACKGROUNDS, COLOURS, SHAPES, Scene, make_scene
 from .common import percentile
 
 RECOLOURS = ("red", "green", "blue", "yellow", "purple", "orange")

@@ -11,7 +11,8 @@ import numpy as np
 
 from ..errors import LegoError
 from ..imaging import rgb
-from ..synthetic import BACKGROUNDS, COLOURS, make_scene, psnr
+from ..metrics import psnr
+from ..synthetic import BACKGROUNDS, COLOURS, make_scene
 from .common import percentile
 
 CHECKS = {

@@ -21,6 +21,7 @@ from ..registry import Registry
 from ..validate import Problem, validate
 from ..workflow import parse_workflow, split_reasoning
 from .base import Plan, PlanRequest
+from .official import OfficialPrompt
 from .prompt import Prompt, build_prompt, init_values, render_problems
 
 MAX_RETRIES = 2
@@ -57,8 +58,13 @@ def plan_with_retries(
     notes: Sequence[str] = (),
     system_role: bool = False,
     builder_name: str = "model",
+    official: OfficialPrompt | None = None,
 ) -> Plan:
-    prompt = build_prompt(registry, request, feedback, previous)
+    """`official`: the release's prompt file (`--prompt-file`) instead of the project's prompt."""
+    if official is not None:
+        prompt, system_role = official.prompt(registry, request, feedback, previous), False
+    else:
+        prompt = build_prompt(registry, request, feedback, previous)
     messages = first_messages(prompt, request.image is not None, system_role)
     allowed = init_values(request.has_mask)
     attempts = 1 + max(0, max_retries)

@@ -1,7 +1,8 @@
 """The remote Builder: any OpenAI-compatible chat server (vLLM, Ollama, llama.cpp, SGLang, …).
 
 The image goes as a base64 PNG data URL (`image_url` content part) next to the prompt
-rendered from the registry, to `/v1/chat/completions`. With `stream=True` (the default when
+rendered from the registry (or, with `prompt_file`, the release's own prompt as its demo sends
+it: `builders/official.py`), to `/v1/chat/completions`. With `stream=True` (the default when
 `on_text` is given) text arrives in chunks. Configuration errors (a malformed URL, a wrong
 model or path, a refused key) are `BadInput` (exit 2); an unreachable server or a timeout is
 `CannotDo` (exit 3) — never a traceback.
@@ -23,17 +24,20 @@ from ..errors import BadInput, CannotDo
 from ..registry import Registry
 from .base import Plan, PlanRequest
 from .llm_loop import MAX_RETRIES, Generate, plan_with_retries
+from .official import IMAGE_SIDE, MAX_NEW_TOKENS, OfficialPrompt
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_KEY = "EMPTY"  # local servers (vLLM, Ollama) accept any key
+DEFAULT_MAX_TOKENS = 2048
 
 
-def png_data_url(image: np.ndarray, max_side: int | None = 1024) -> str:
-    from .mllm import to_pil
+def png_data_url(image: np.ndarray, max_side: int | None = 1024, exact: bool = False) -> str:
+    """A PNG data URL; `exact`: the long side is exactly `max_side` (the official demo's resize)."""
+    from ..vlm import vlm_image
 
     buf = io.BytesIO()
-    to_pil(image, max_side).save(buf, format="PNG")
+    vlm_image(image, max_side, exact).save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -49,10 +53,11 @@ class OpenAIBuilder:
         timeout: float = 60,
         stream: bool | None = None,  # None: stream when on_text is given
         max_retries: int = MAX_RETRIES,
-        max_tokens: int = 2048,
+        max_tokens: int | None = None,  # None: 2048, or 4096 with a prompt file
         temperature: float = 0.0,
         max_image_side: int = 1024,
         system_role: bool = False,
+        prompt_file: str | None = None,  # the release's system_prompt.txt: the official profile
         generate: Generate | None = None,
     ):
         if not model or not str(model).strip():
@@ -73,7 +78,8 @@ class OpenAIBuilder:
         self.timeout = float(timeout)
         self.stream = stream
         self.max_retries = max_retries
-        self.max_tokens = max_tokens
+        self.official = OfficialPrompt.read(prompt_file) if prompt_file else None
+        self.max_tokens = max_tokens or (MAX_NEW_TOKENS if self.official else DEFAULT_MAX_TOKENS)
         self.temperature = temperature
         self.max_image_side = max_image_side
         self.system_role = system_role
@@ -108,26 +114,30 @@ class OpenAIBuilder:
         def generate(messages: list[dict], on_text: Callable[[str], None] | None = None) -> str:
             if self._generate_fn is not None:
                 return self._generate_fn(messages, on_text)
-            return self.chat(messages, images, on_text)
+            return self.chat(messages, images, on_text, official=self.official is not None)
 
         return plan_with_retries(
             self.registry, request, generate, feedback, previous, on_text,
             max_retries=self.max_retries, system_role=self.system_role, builder_name=self.name,
+            official=self.official,
         )
 
     def chat(self, messages: list[dict], images: Sequence[np.ndarray],
-             on_text: Callable[[str], None] | None = None) -> str:
+             on_text: Callable[[str], None] | None = None, official: bool = False,
+             max_tokens: int | None = None) -> str:
         """One completion: backend-neutral messages whose {"type": "image"} parts take `images`
-        in order, sent as PNG data URLs."""
-        urls = [png_data_url(image, self.max_image_side) for image in images]
-        return self._complete(_openai_messages(messages, urls), on_text)
+        in order, sent as PNG data URLs. `official`: images as the release's demo sends them
+        (448 px on the long side)."""
+        side, exact = (IMAGE_SIDE, True) if official else (self.max_image_side, False)
+        urls = [png_data_url(image, side, exact) for image in images]
+        return self._complete(_openai_messages(messages, urls), on_text, max_tokens or self.max_tokens)
 
     # -- the HTTP call --------------------------------------------------------------------------
-    def _complete(self, messages: list[dict], on_text: Callable[[str], None] | None) -> str:
+    def _complete(self, messages: list[dict], on_text: Callable[[str], None] | None, max_tokens: int) -> str:
         import openai
 
         stream = self.stream if self.stream is not None else on_text is not None
-        args = dict(model=self.model, messages=messages, max_tokens=self.max_tokens, temperature=self.temperature)
+        args = dict(model=self.model, messages=messages, max_tokens=max_tokens, temperature=self.temperature)
         try:
             if not stream:
                 response = self.client().chat.completions.create(**args)

@@ -119,7 +119,7 @@ class Prompt:
 
     def text(self) -> str:
         """One text for backends that put everything into the user turn (as the release does)."""
-        return self.system + "\n\n" + self.user
+        return self.system + "\n\n" + self.user if self.system else self.user
 
 
 def render_request(request: PlanRequest, feedback: Sequence[str], constraints: Constraints,
@@ -127,6 +127,17 @@ def render_request(request: PlanRequest, feedback: Sequence[str], constraints: C
     lines = [_mask_note(request.has_mask)]
     if request.image is None:
         lines.append("No image is attached; plan from the instruction alone.")
+    lines += render_feedback(feedback, constraints, previous)
+    lines.append(
+        f'Now, I give you the image and the user instruction: "{request.instruction}", '
+        "please output the multi-model collaboration process json."
+    )
+    return "\n".join(lines)
+
+
+def render_feedback(feedback: Sequence[str], constraints: Constraints, previous: Plan | None = None) -> list[str]:
+    """The feedback, the hard constraints read from it and the previous plan, as prompt lines."""
+    lines: list[str] = []
     if feedback:
         lines.append("The user's feedback on the previous result, oldest first:")
         lines += [f"- {f}" for f in feedback]
@@ -138,11 +149,7 @@ def render_request(request: PlanRequest, feedback: Sequence[str], constraints: C
         lines.append("Your previous workflow was:")
         lines.append(previous.workflow.dumps())
         lines.append("Revise it to follow the feedback; keep the steps that still fit.")
-    lines.append(
-        f'Now, I give you the image and the user instruction: "{request.instruction}", '
-        "please output the multi-model collaboration process json."
-    )
-    return "\n".join(lines)
+    return lines
 
 
 def build_prompt(registry: Registry, request: PlanRequest, feedback: Sequence[str] = (),

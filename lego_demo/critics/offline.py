@@ -20,9 +20,11 @@ from ..colours import parse_colour
 from ..errors import NotFound, StepError
 from ..executor import Executor
 from ..imaging import rgb
+from ..metrics import iou, psnr
 from ..registry import Registry
-from ..synthetic import iou, psnr
+from ..verify import UNVERIFIED_CAP
 from ..workflow import Ref, Step
+from . import evidence
 from .base import Check, Critique
 
 REMOVAL = {"INPAINT", "FASTINPAINT"}
@@ -63,7 +65,10 @@ class OfflineCritic:
         same_size = source.shape == edited.shape
         masks: list[np.ndarray] = []
         all_masked = True
+        seen: dict = {}  # analyses of the source shared by the evidence checks
         if run is not None:
+            if same_size:
+                checks.extend(evidence.verification(run, instruction, source, self.registry))
             drafts = self._drafts(run.workflow)
             for step in run.workflow.steps:
                 spec = self.registry.resolve(step.brick)
@@ -77,6 +82,8 @@ class OfflineCritic:
                     masks.append(mask)
                     checks.append(self._target_found(step, mask))
                 checks.extend(self._brick_checks(step, spec.name, source, edited, mask, run))
+                if same_size:
+                    checks.extend(self._evidence(step, spec.name, source, edited, mask, run, seen))
         if same_size:
             changed = float(np.abs(edited.astype(np.int16) - source.astype(np.int16)).mean())
             checks.append(Check("the image changed", "semantic", changed > 0.5, changed, "> 0.5 mean abs diff",
@@ -87,10 +94,26 @@ class OfflineCritic:
                 checks.append(Check("pixels outside the edited area kept", "quality", keep >= KEEP_PSNR_DB,
                                     min(keep, 99.0), f">= {KEEP_PSNR_DB:g} dB PSNR"))
                 checks.append(self._seam(source, edited, union))
-            checks.append(self._clipping(source, edited))
+            styled = run is not None and any(s.brick in ("STYLE", "FLUX-STYLE") for s in run.workflow.steps)
+            if styled:  # a pencil sketch's white paper or a noir's black is the style, not damage
+                checks.append(evidence.structure_kept(source, edited))
+            else:
+                checks.append(self._clipping(source, edited))
         return self._score(instruction, checks)
 
     # -- helpers ----------------------------------------------------------------------------
+    @staticmethod
+    def _evidence(step, brick, source, edited, mask, run, seen) -> list[Check]:
+        """Checks against evidence the plan did not produce (critics/evidence.py)."""
+        out = []
+        colour = evidence.colour_coverage(step, source, edited, run, seen)
+        if colour is not None:
+            out.append(colour)
+        out.extend(evidence.subject_kept(step, source, edited, mask, run, seen))
+        if brick in REMOVAL and mask is not None and mask.shape == edited.shape[:2]:
+            out.append(evidence.fill_quality(step, edited, mask))
+        return out
+
     @staticmethod
     def _drafts(workflow) -> set[int]:
         """Steps whose output is only a draft for another step (FASTINPAINT's pre-inpaint
@@ -250,7 +273,10 @@ class OfflineCritic:
     def _score(instruction: str, checks: list[Check]) -> Critique:
         def score(kind: str) -> float:
             mine = [c for c in checks if c.kind == kind]
-            return 10.0 * sum(c.passed for c in mine) / len(mine) if mine else 5.0
+            value = 10.0 * sum(c.passed for c in mine) / len(mine) if mine else 5.0
+            if kind == "semantic" and any(evidence.unverified(c) for c in checks):
+                value = min(value, UNVERIFIED_CAP)  # an unconfirmed target is never a clear success
+            return value
 
         failed = [c for c in checks if not c.passed]
         fixes = list(dict.fromkeys(c.fix for c in failed if c.fix))

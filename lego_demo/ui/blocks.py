@@ -14,6 +14,7 @@ from ..editor import Editor
 from ..images import MAX_FILE_BYTES
 from ..workflow import Ref
 from .api import make_api
+from .canvas import canvas_value, session_canvas, session_edit, workflow_canvas
 from .errors import as_gradio_error, describe
 from .events import edit_events, run_events, think_events
 from .examples import available_examples
@@ -30,18 +31,15 @@ from .views import (
 )
 from .webpage import API_HELP, COPY_EDITOR_JS, CSS, HOLD_JS, INSTALL_JS, RELEASE_JS, SETTLE_JS, TAGLINE, TITLE
 
-EDIT_QUEUE = "lego-edit"  # every event that plans or runs shares one concurrency limit (D7)
 IMAGE_HEIGHT = 270
 GRAPH_HEIGHT = 210
 EXAMPLES_HEIGHT = 140
 TEMP_FILES_TTL_S = 900  # Gradio's uploads and result files older than this are deleted
 
 
-def build_app(editor: Editor, title: str = TITLE, concurrency: int = 2,
-              temp_files_ttl: int = TEMP_FILES_TTL_S) -> gr.Blocks:
+def build_app(editor: Editor, title: str = TITLE, temp_files_ttl: int = TEMP_FILES_TTL_S) -> gr.Blocks:
     editors = Editors(editor)
     registry = editors.registry
-    edit_queue = {"concurrency_id": EDIT_QUEUE, "concurrency_limit": max(1, concurrency)}
     ttl = max(1, int(temp_files_ttl))
 
     with gr.Blocks(title=title, fill_width=True, delete_cache=(max(1, ttl // 3), ttl)) as demo:
@@ -109,6 +107,9 @@ def build_app(editor: Editor, title: str = TITLE, concurrency: int = 2,
                             columns=max(1, len(model_examples)), height=EXAMPLES_HEIGHT, object_fit="cover",
                             allow_preview=False, buttons=[], elem_id="lego-examples-model",
                         )
+                with gr.Accordion("Workflow canvas — click a node to see or change it, wire ports, add or delete "
+                                  "bricks; ▶ Run re-runs only what changed", open=True, elem_id="lego-canvas-acc"):
+                    canvas = workflow_canvas(canvas_value(editor, ""))
                 with gr.Accordion("Every step's outputs", open=False, elem_id="lego-steps-acc") as steps_acc:
                     gallery = gr.Gallery(label="step · brick · engine · time", columns=4, height="auto",
                                          object_fit="contain", show_label=False, elem_id="lego-steps")
@@ -176,14 +177,18 @@ def build_app(editor: Editor, title: str = TITLE, concurrency: int = 2,
             a_turns = gr.Number(value=3, precision=0, label="turns")
             a_turns_json = gr.Textbox(label="turns JSON")
             a_btns = [gr.Button(visible=False) for _ in range(4)]
+        # every event that plans or runs shares one queue limit (demo.queue's default), so it
+        # bounds edits across all sessions and endpoints; heavy model calls inside them wait for
+        # their device or server in the Executor (lego_demo/slots.py), classical steps do not
+        edits = {"concurrency_id": "edits"}
         a_btns[0].click(api["edit"], [a_image, a_instruction, a_mask, a_feedback, a_think_turns],
-                        [a_result, a_workflow, a_reasoning], api_name="edit", **edit_queue)
+                        [a_result, a_workflow, a_reasoning], api_name="edit", **edits)
         a_btns[1].click(api["plan"], [a_image, a_instruction, a_mask, a_feedback],
-                        [a_workflow, a_reasoning, a_declined], api_name="plan", **edit_queue)
+                        [a_workflow, a_reasoning, a_declined], api_name="plan", **edits)
         a_btns[2].click(api["run_workflow"], [a_image, a_workflow_in, a_mask],
-                        [a_result, a_trace], api_name="run_workflow", **edit_queue)
+                        [a_result, a_trace], api_name="run_workflow", **edits)
         a_btns[3].click(api["think_edit"], [a_image, a_instruction, a_mask, a_feedback, a_turns],
-                        [a_result, a_turns_json], api_name="think_edit", **edit_queue)
+                        [a_result, a_turns_json], api_name="think_edit", **edits)
 
         # -- UI handlers ---------------------------------------------------------------------------
         by_name = {"state": state, "status": status, "reasoning": reasoning, "graph": graph, "code": code,
@@ -297,8 +302,8 @@ def build_app(editor: Editor, title: str = TITLE, concurrency: int = 2,
             if example.offline:
                 message = f"Example: **{example.caption}**. Press **Plan & run**{then}"
             else:
-                message = (f"Example: **{example.caption}** — needs {example.needs}. Offline, Plan & run "
-                           f"explains what is missing{then}")
+                message = (f"Example: **{example.caption}** — needs {example.needs}; offline the app says "
+                           f"what is missing. Press **Plan & run**{then}")
             return {**new_input(session, message),
                     image_in: str(example.path), instruction: example.instruction, feedback: example.feedback}
 
@@ -351,7 +356,7 @@ def build_app(editor: Editor, title: str = TITLE, concurrency: int = 2,
 
         private = {"api_visibility": "private"}
         quick = {**private, "queue": False, "show_progress": "hidden"}
-        runs = {**private, **edit_queue, "show_progress_on": [result_img]}
+        runs = {**private, **edits, "show_progress_on": [result_img]}
         # each run first waits in the browser until the editor holds its latest image (SETTLE_JS),
         # then reads it: a run never starts from a value older than the last change (issue 14).
         # The run reads a copy of the editor's value (COPY_EDITOR_JS): Gradio's page re-reads an
@@ -359,12 +364,14 @@ def build_app(editor: Editor, title: str = TITLE, concurrency: int = 2,
         # read is a canvas export and three uploads.
         run_inputs = [state, editor_files, instruction, think_turns]
         replan_inputs = [state, editor_files, instruction, feedback]
+        changed = []  # events after which the canvas shows the selected turn's run
         for trigger, fn, inputs in ((run_btn.click, on_plan_run, run_inputs), (instruction.submit, on_plan_run, run_inputs),
                                     (replan_btn.click, on_replan, replan_inputs),
                                     (feedback.submit, on_replan, replan_inputs),
-                                    (run_wf_btn.click, on_run_workflow, [state, editor_files, code])):
-            trigger(None, None, None, js=SETTLE_JS, **private).then(
-                None, [image_in], [editor_files], js=COPY_EDITOR_JS, **private).then(fn, inputs, run_outputs, **runs)
+                                    (run_wf_btn.click, on_run_workflow, [state, editor_files, code]),
+                                    (canvas.submit, on_run_workflow, [state, editor_files, code])):
+            changed.append(trigger(None, None, None, js=SETTLE_JS, **private).then(
+                None, [image_in], [editor_files], js=COPY_EDITOR_JS, **private).then(fn, inputs, run_outputs, **runs))
         example_outputs = [state, result_img, gallery, graph, reasoning, status, image_in, instruction, feedback]
         for group, examples in ((examples_offline, offline_examples), (examples_model, model_examples)):
             group.select(example_picker(examples), [state], example_outputs,
@@ -375,13 +382,27 @@ def build_app(editor: Editor, title: str = TITLE, concurrency: int = 2,
                        [state, result_img, gallery, graph, reasoning, status], **quick)
         code.input(on_validate, [state, code], [problems], **private, show_progress="hidden",
                    concurrency_id="lego-validate", concurrency_limit=1, trigger_mode="always_last")
-        history.select(on_select, [state], [state, status, code, reasoning, graph], **quick)
+        changed.append(history.select(on_select, [state], [state, status, code, reasoning, graph], **quick))
         use_btn.click(on_use, [state], [state, result_img, gallery, graph, reasoning, status, image_in, feedback_md],
-                      js=HOLD_JS, **quick).then(None, None, None, js=RELEASE_JS,
-                                                                                  **private)
-        undo_btn.click(on_undo, [state], [state, image_in, status, feedback_md, history, result_img, gallery,
-                                          instruction], js=HOLD_JS, **quick).then(None, None, None, js=RELEASE_JS,
-                                                                                    **private)
+                      js=HOLD_JS, **quick).then(None, None, None, js=RELEASE_JS, **private)
+        undo = undo_btn.click(on_undo, [state], [state, image_in, status, feedback_md, history, result_img, gallery,
+                                                 instruction], js=HOLD_JS, **quick)
+        undo.then(None, None, None, js=RELEASE_JS, **private)
+        changed.append(undo)
+
+        # the canvas and the JSON box: each edit on the canvas rewrites the JSON, JSON written
+        # anywhere redraws the canvas (the canvas sends one edit at a time)
+        def on_canvas(s, wf_text):
+            return session_canvas(editors, session_of(s), wf_text)
+
+        def on_canvas_edit(s, wf_text, evt: gr.EventData):
+            return session_edit(editors, session_of(s), wf_text, evt._data)
+
+        canvas.edit(on_canvas_edit, [state, code], [code, canvas], trigger_mode="multiple", **quick).then(
+            on_validate, [state, code], [problems], **quick)
+        code.change(on_canvas, [state, code], [canvas], trigger_mode="always_last", **quick)
+        for event in changed:
+            event.then(on_canvas, [state, code], [canvas], **quick)
         builder_dd.change(on_builder, [state, builder_dd], [state], **quick)
         # the flag is read between turns: the running turn finishes and is kept (no `cancels=`,
         # which would kill the generator mid-step and lose the turn)

@@ -16,7 +16,8 @@ class Example:
     instruction: str
     feedback: str = ""  # what to send with "Re-plan" after the first run
     note: str = ""
-    offline: bool = True  # runs with the offline engines shipped with the project
+    plugins: tuple[str, ...] = ()  # brick files (relative to the repo) the example needs; the app loads them
+    offline: bool = True  # runs with the offline engines shipped with the project (plugins above included)
     needs: str = ""  # when not: what it needs, in a few words
 
     @property
@@ -35,11 +36,21 @@ EXAMPLES = [
     Example("astronaut.jpg", "add text 'hello'", note="text rendered into the photo"),
     Example("astronaut.jpg", "blur the background", note="SOS finds her, INVERSE + CBG blur the rest"),
     Example("astronaut.jpg", "pixelate the face", note="RES finds the face (shipped face model), PIXELATE hides it"),
-    Example("coffee.jpg", "remove the reflection", "don't use RES", offline=False,
-            needs="a segmentation model to find the reflection, and an inpainting model to repaint it",
-            note="the paper's feedback story: RES cannot find a reflection; re-plan with the feedback and the "
-                 "Builder plans SOS -> INVERSE -> INPAINT, whose background repaint needs a model engine"),
+    Example("window.jpg", "remove the reflection", "don't use RRF", plugins=("examples/plugins/rrf.py",),
+            offline=False, needs="a segmentation model to find the reflection, or an inpainting model to repaint "
+                                 "the background",
+            note="the paper's feedback story: without RRF the Builder plans RES -> INPAINT, and after 'don't use "
+                 "RES' SOS -> INVERSE -> INPAINT, whose background repaint needs a model engine"),
+    Example("window.jpg", "remove the reflection", plugins=("examples/plugins/rrf.py",),
+            note="RRF, a plugin brick (Yang et al. 2019, classical), is planned from its use_for phrases and fades "
+                 "the out-of-focus reflection offline"),
 ]
+
+
+def example_plugins() -> list[str]:
+    """The plugin files the examples need, as paths the registry can load."""
+    root = ASSETS.parent
+    return sorted({str(root / p) for e in EXAMPLES for p in e.plugins if (root / p).is_file()})
 
 
 def available_examples(offline: bool | None = None) -> list[Example]:

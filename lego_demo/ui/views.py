@@ -235,11 +235,14 @@ def _engines_cell(registry: Registry, b: dict) -> str:
         active = None
     parts = []
     for e in b["engines"]:
+        vram = e.get("vram")
+        gb = "" if not vram else (f", GPU ≈ {vram['gb']} GB" + (f" (≈ {vram['gb_with_offload']} GB with offload)"
+                                                               if vram.get("gb_with_offload") else ""))
         if e["available"]:
             mark = "**active**" if e["name"] == active else "available"
-            parts.append(f"{mark} `{e['name']}` ({e['kind']})")
+            parts.append(f"{mark} `{e['name']}` ({e['kind']}{gb})")
         else:
-            parts.append(f"unavailable `{e['name']}` ({e['kind']}): {_cell(e['reason'] or '?')}")
+            parts.append(f"unavailable `{e['name']}` ({e['kind']}{gb}): {_cell(e['reason'] or '?')}")
     return "<br>".join(parts)
 
 

@@ -1,23 +1,25 @@
-"""Intents -> workflow steps, against whatever bricks the registry holds.
+"""The Writer: what every action's `plan` uses to write steps, against whatever bricks exist.
 
-Each intent has recipes in order of preference (the official few-shot way first); a recipe
-is skipped when one of its bricks is missing from the registry or banned by feedback, and a
-recipe using a brick the feedback requires is tried first. Clauses chain: each edits the
-image the previous clause produced. When no recipe fits, `Missing` names the bricks.
+An action offers recipes in order of preference (the official few-shot way first) through
+`Writer.choose`; a recipe is skipped when one of its bricks is missing from the registry or
+banned by feedback, and a recipe using a brick the feedback requires is tried first. Clauses
+chain: each edits the image the previous clause produced. When no recipe fits, `Missing` names
+the bricks. Shared pieces of recipes live here too: finding a target (`locate`), erasing a mask
+(`erase`), placing a new object (`place`), filling any brick's inputs from its spec (`generic`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...feedback import stronger
 from ...registry import Registry
 from ...spec import BrickSpec
 from ...types import ValueType
 from ...workflow import Ref, Step, Workflow
-from ..rule.language import Intent
+from .clauses import Intent
 
 INIT_IMAGE = Ref(None, "image")
 INIT_MASK = Ref(None, "mask")
@@ -38,7 +40,6 @@ class Writer:
     banned: set[str]
     required: set[str]
     has_mask: bool
-    strength: int = 0
     grow: int = 0  # feedback "expand the mask": grow segmentation masks by this many 1.5% steps
     refinements: list[str] = field(default_factory=list)
     keep: set[str] = field(default_factory=set)
@@ -46,6 +47,7 @@ class Writer:
     steps: list[Step] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # reasoning sentences
     last_mask: Ref | None = None  # the mask of the last removed object ("add a plant there")
+    masks: dict[str, Ref] = field(default_factory=dict)  # target phrase -> its mask, reused by later clauses
 
     # -- bricks ----------------------------------------------------------------------------
     def spec(self, name: str) -> BrickSpec | None:
@@ -134,14 +136,16 @@ class Writer:
                 raise Missing("a mask of the area (draw it: init[mask] is missing)", ["init[mask] (no mask was drawn)"])
             self.note("The user marked the area, so the edit uses init[mask] directly.")
             return INIT_MASK
-        if where == "maskseg" or (where == "res" and self.has_mask and target is None):
+        # a painted mask says where the target is, named or not ("remove the spoon" + a mask):
+        # the object inside it is found by MASK-SEG, so no offline noun grounding is needed
+        if where == "maskseg" or (where == "res" and self.has_mask):
             if not self.has_mask:
                 raise Missing("a mask around the object (init[mask] is missing)", ["init[mask] (no mask was drawn)"])
 
             def maskseg() -> Ref:
                 n = self.add("MASK-SEG", {"image": image, "mask": INIT_MASK})
                 self.note(f"MASK-SEG finds the object{' (' + target + ')' if target else ''} inside the user's rough mask (step {n}).")
-                return Ref(n, "mask")
+                return self.grown(Ref(n, "mask"))
 
             def raw() -> Ref:
                 self.note("The user's mask (init[mask]) is used as drawn.")
@@ -196,6 +200,61 @@ class Writer:
             options += [(("SOS",), sos)]
         return self.choose(options, f"segment '{target}'")
 
+    # -- shared recipe pieces ----------------------------------------------------------------
+    def erase(self, image: Ref, mask: Ref, what: str) -> Ref:
+        def full() -> Ref:
+            a = self.add("FASTINPAINT", {"image": image, "mask": mask})
+            b = self.add("INPAINT", {"image": image, "mask": mask, "preimage": Ref(a, "image"), "score": Ref(a, "score")})
+            self.note(f"FASTINPAINT fills the {what} area quickly and scores it (step {a}); INPAINT uses that "
+                      f"pre-inpaint image and score for a clean removal (step {b}).")
+            return Ref(b, "image")
+
+        def fast() -> Ref:
+            a = self.add("FASTINPAINT", {"image": image, "mask": mask})
+            self.note(f"INPAINT cannot be used, so FASTINPAINT's quick fill is the result (step {a}).")
+            return Ref(a, "image")
+
+        def fill() -> Ref:
+            a = self.add("FILL", {"image": image, "mask": mask, "prompt": "empty background matching the surroundings",
+                                  "preimage": None})
+            self.note(f"No inpainting brick is usable, so FILL paints plain background over the {what} (step {a}).")
+            return Ref(a, "image")
+
+        return self.choose([(("FASTINPAINT", "INPAINT"), full), (("FASTINPAINT",), fast), (("FILL",), fill)],
+                           f"remove the {what}")
+
+    def place(self, image: Ref, phrase: str, obj: str, region: Ref | None) -> Ref:
+        def predict() -> Ref:
+            a = self.add("ADD-PRED", {"image": image, "prompt": f"add {phrase}", "mask": region})
+            b = self.add("FILL", {"image": image, "mask": Ref(a, "mask"), "prompt": obj, "preimage": None})
+            inside = " inside the given area" if region is not None else ""
+            self.note(f"ADD-PRED predicts where '{phrase}' fits{inside} (step {a}); FILL draws {obj} there (step {b}).")
+            return Ref(b, "image")
+
+        def direct() -> Ref:
+            assert region is not None
+            b = self.add("FILL", {"image": image, "mask": region, "prompt": obj, "preimage": None})
+            self.note(f"FILL draws {obj} inside the given area (step {b}).")
+            return Ref(b, "image")
+
+        options = [(("ADD-PRED", "FILL"), predict)]
+        if region is not None:
+            options.append((("FILL",), direct))
+        return self.choose(options, f"add {obj}")
+
+    def strengthen(self, number: int, level: int) -> None:
+        """Move the strength inputs of step `number` by `level` steps (the request said "heavily")."""
+        if not level:
+            return
+        step = self.steps[number - 1]
+        spec = self.registry.resolve(step.brick)
+        for name, port in (spec.inputs.items() if spec else ()):
+            if port.strength:
+                value = step.inputs.get(name)
+                new = stronger(port, value if isinstance(value, (int, float)) else None, level, self.image_size)
+                if new is not None and new != value:
+                    step.inputs[name] = new
+
     # -- generic filling of a brick's inputs (for bricks added by plugins) -----------------
     def generic(self, name: str, image: Ref | None, mask: Ref | None = None, text: str | None = None,
                 values: dict[str, Any] | None = None) -> int:
@@ -217,6 +276,8 @@ class Writer:
             elif port.type is ValueType.STR and text is not None and not used_text:
                 inputs[iname] = text
                 used_text = True
+            elif port.type is ValueType.FLOAT and not port.optional:
+                inputs[iname] = _float_for(port, self.image_size)
             else:
                 inputs[iname] = None
             if inputs[iname] is None and not port.optional:
@@ -227,19 +288,14 @@ class Writer:
         return Workflow(process=process, steps=list(self.steps), result=list(result))
 
 
+def _float_for(port, size: tuple[int, int] | None) -> float | None:
+    """A required Float nobody named: its declared default, else the middle of its range."""
+    width, height = size or (512, 512)
+    value = port.default_for(width, height)
+    if value is None and port.range is not None:
+        value = (port.range[0] + port.range[1]) / 2
+    return None if value is None else round(float(value), 4)
+
+
 def float_inputs(spec: BrickSpec) -> list[str]:
     return [n for n, p in spec.inputs.items() if p.type is ValueType.FLOAT]
-
-
-def image_inputs(spec: BrickSpec) -> list[str]:
-    return [n for n, p in spec.inputs.items() if p.type is ValueType.IMAGE]
-
-
-_STRENGTH_NAMES = re.compile(r"^(?:strength|amount|intensity|radius|sigma|blur|size|block|block_size|blocks|pixel_size|cell|factor|level|scale|degree|power)$")
-
-
-def strength_input(spec: BrickSpec) -> str | None:
-    for n in float_inputs(spec):
-        if _STRENGTH_NAMES.match(n):
-            return n
-    return None
