@@ -8,8 +8,10 @@ cache off so that every edit computes) and drives it with gradio_client:
 1. idle: `--clients` clients each run `--edits` /edit calls one after another, each on its own
    320×240 scene (p50/p95 latency per edit);
 2. attacked: the same, while one more client sends, one after another and over and over, the
-   worst request of each kind the hardening issue names (WORST below): a long TEXT, a long RES
-   prompt, a huge workflow, a decompression-bomb upload.
+   worst request of each kind the hardening issue names (`worst_requests`): a long TEXT, a long
+   RES prompt, a huge workflow, a decompression-bomb upload — each both as the issue sent it
+   (far beyond any bound) and as the largest request the app's bounds accept (read from the
+   code: spec.MAX_STR_CHARS, validate.MAX_STEPS, images.MAX_PIXELS), on a 2048 px image.
 
 Everything is bounded: every call has a client-side timeout, the run has an overall deadline,
 and the server process is killed at the end. The server's resident memory (its process tree)
@@ -17,8 +19,8 @@ is sampled throughout. Acceptance: attacked p95 ≤ 2 × idle p95, no normal edi
 RSS ≤ 1.5 GB. Prints a Markdown table for docs/RELIABILITY.md / BENCHMARKS.md (name the
 machine and whether it was quiet) and exits 1 when the acceptance fails.
 
-The worst requests are fixed here, not tuned to what the app currently refuses: re-run it
-unchanged after the reader and validator get their bounds.
+The requests beyond the bounds are fixed here; those at the bounds follow the code, so the
+script is re-run unchanged when the bounds change.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ DEADLINE_S = 900.0  # the whole benchmark
 P95_RATIO_LIMIT = 2.0
 RSS_LIMIT_MB = 1536
 SIZE = (320, 240)
-INSTRUCTIONS = ("make it brighter", "remove the {a}", "make the {b} green", "blur the background",
+INSTRUCTIONS = ("make it brighter", "remove the {a}", "make the {b} green", "turn it into a watercolor painting",
                 "remove the {b}", "make it darker")
 
 
@@ -54,30 +56,71 @@ def _workflow(steps: list[dict], result: str) -> str:
     return json.dumps({"process": "worst case", "pipeline": [*steps, {"result": result}]})
 
 
-def _long_text() -> tuple[str, tuple]:
-    """D1: 100,000 characters for TEXT to lay out (held the GIL up to 6.6 s at a time)."""
-    wf = _workflow([{"step": 1, "model": "TEXT", "input": {"image": "init[image]", "text": "W" * 100_000},
-                     "output": {"image": "step1[image]"}}], "[step1[image]]")
-    return "/run_workflow", (wf,)
+def _caps() -> dict:
+    """The app's bounds as the code declares them today (defaults when a bound does not exist)."""
+    caps = {"str": 100_000, "steps": 10_000, "pixels": 40_000_000}
+    try:
+        from lego_demo.spec import MAX_STR_CHARS
+
+        caps["str"] = MAX_STR_CHARS
+    except ImportError:
+        pass
+    try:
+        from lego_demo.validate import MAX_STEPS
+
+        caps["steps"] = MAX_STEPS
+    except ImportError:
+        pass
+    from lego_demo.images import MAX_PIXELS
+
+    caps["pixels"] = MAX_PIXELS
+    return caps
 
 
-def _long_prompt() -> tuple[str, tuple]:
-    """D2: a 1 MB RES prompt (~1.4 ms per word: minutes of segmentation)."""
-    wf = _workflow([{"step": 1, "model": "RES", "input": {"image": "init[image]", "prompt": "red circle " * 95_000},
-                     "output": {"mask": "step1[mask]"}}], "[step1[mask]]")
-    return "/run_workflow", (wf,)
+def _text(chars: int) -> str:
+    """TEXT laying out `chars` characters (D1: 100,000 held the GIL up to 6.6 s at a time)."""
+    return _workflow([{"step": 1, "model": "TEXT", "input": {"image": "init[image]", "text": "W" * chars},
+                       "output": {"image": "step1[image]"}}], "[step1[image]]")
 
 
-def _huge_workflow() -> tuple[str, tuple]:
-    """D6: 10,000 chained steps (~1.3 MB; validation was quadratic in steps)."""
-    steps = [{"step": i, "model": "TONE",
-              "input": {"image": "init[image]" if i == 1 else f"step{i - 1}[image]", "brightness": 0.001},
-              "output": {"image": f"step{i}[image]"}} for i in range(1, 10_001)]
-    return "/run_workflow", (_workflow(steps, "[step10000[image]]"),)
+def _prompt(chars: int) -> str:
+    """RES reading a `chars`-character prompt (D2: ~1.4 ms per word; 1 MB took minutes)."""
+    words = ("red circle " * (chars // 11 + 1))[:chars].strip()  # words RES knows: it reads them all
+    return _workflow([{"step": 1, "model": "RES", "input": {"image": "init[image]", "prompt": words},
+                       "output": {"mask": "step1[mask]"}}], "[step1[mask]]")
 
 
-WORST = {"long text": _long_text, "long prompt": _long_prompt, "huge workflow": _huge_workflow,
-         "bomb upload": None}  # the bomb is an image, made once in main()
+def _chain(steps: int) -> str:
+    """`steps` steps, each pair a GrabCut subject (SOS) and a background blur (CBG) on the last
+    result (D6: 10,000 steps made validation quadratic)."""
+    pipeline = []
+    for n in range(1, steps + 1, 2):
+        source = "init[image]" if n == 1 else f"step{n - 1}[image]"
+        pipeline.append({"step": n, "model": "SOS", "input": {"image": source},
+                         "output": {"mask": f"step{n}[mask]"}})
+        if n + 1 <= steps:
+            pipeline.append({"step": n + 1, "model": "CBG", "input": {"image": source, "mask": f"step{n}[mask]",
+                                                                      "prompt": "blur the background"},
+                             "output": {"image": f"step{n + 1}[image]"}})
+    last = steps if steps % 2 == 0 else steps - 1
+    return _workflow(pipeline, f"[step{last}[image]]")
+
+
+def worst_requests(caps: dict) -> dict[str, tuple[str, str]]:
+    """Kind → (what is sent, workflow text or "bomb"/"largest"): for each kind the issue names,
+    the attack as it reported it (far beyond any bound) and the largest request the app's
+    current bounds accept (at the caps, on a 2048 px image)."""
+    return {
+        "long text (100,000 characters)": ("/run_workflow", _text(100_000)),
+        f"longest text accepted ({min(500, caps['str'])} characters)": ("/run_workflow", _text(min(500, caps["str"]))),
+        "long prompt (1 MB)": ("/run_workflow", _prompt(1_000_000)),
+        f"longest prompt accepted ({caps['str']} characters)": ("/run_workflow", _prompt(caps["str"])),
+        "huge workflow (10,000 steps)": ("/run_workflow", _chain(10_000)),
+        f"largest workflow accepted ({min(caps['steps'], 10_000)} steps: SOS + CBG)":
+            ("/run_workflow", _chain(min(caps["steps"], 10_000))),
+        "bomb upload (13000×13000 PNG)": ("/edit", "bomb"),
+        "largest upload accepted (just under the pixel limit)": ("/edit", "largest"),
+    }
 
 
 def _free_port() -> int:
@@ -139,14 +182,20 @@ def _scenes(tmp: Path, clients: int) -> list[tuple[Path, list[str]]]:
     return jobs
 
 
-def _bomb(tmp: Path) -> Path:
-    """D4: a 13000×13000 PNG of a few hundred KB (Gradio decoded it to 2 GB before the app's
-    size check)."""
+def _attack_images(tmp: Path) -> dict[str, Path]:
+    """The attacker's images: a 2048 px photo (the working size: the most work a step can get),
+    a 13000×13000 PNG of a few hundred KB (D4: Gradio decoded it to 2 GB before the app's size
+    check) and the largest photo the pixel limit accepts."""
     from PIL import Image
+    from skimage import data
 
-    path = tmp / "bomb.png"
-    Image.new("1", (13000, 13000)).save(path, optimize=True)
-    return path
+    photo = Image.fromarray(data.astronaut())
+    paths = {"big": tmp / "big.png", "bomb": tmp / "bomb.png", "largest": tmp / "largest.jpg"}
+    photo.resize((2048, 2048), Image.LANCZOS).save(paths["big"])
+    Image.new("1", (13000, 13000)).save(paths["bomb"], optimize=True)
+    side = int((_caps()["pixels"] * 0.98) ** 0.5)
+    photo.resize((side, side), Image.BILINEAR).save(paths["largest"], quality=90)
+    return paths
 
 
 def _is_timeout(exc: BaseException) -> bool:
@@ -205,21 +254,22 @@ def _normal_round(url: str, jobs, edits: int, more=lambda: False,
     return latencies, timeouts[0], errors
 
 
-def _attacker(url: str, image: Path, bomb: Path, stop: threading.Event, log: list[dict],
+def _attacker(url: str, images: dict[str, Path], stop: threading.Event, log: list[dict],
               cycled: threading.Event) -> None:
-    """Sends WORST, kind after kind, until stopped; `cycled` is set once every kind was sent."""
+    """Sends the worst requests, kind after kind, until stopped; `cycled` is set once every kind
+    was sent."""
     from gradio_client import handle_file
 
+    requests = worst_requests(_caps())
     c = _connect(url)
     while not stop.is_set():
-        for kind, make in WORST.items():
+        for kind, (api, what) in requests.items():
             if stop.is_set():
                 return
-            if make is None:
-                api, args = "/edit", (handle_file(str(bomb)), "make it brighter")
+            if api == "/edit":
+                args = (handle_file(str(images[what])), "make it brighter")
             else:
-                api, wf = make()
-                args = (handle_file(str(image)), *wf)
+                args = (handle_file(str(images["big"])), what)
             t0 = time.perf_counter()
             try:
                 c.submit(*args, api_name=api).result(timeout=ATTACK_TIMEOUT_S)
@@ -265,12 +315,12 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as d:
             tmp = Path(d)
             jobs = _scenes(tmp, args.clients)
-            bomb = _bomb(tmp)
+            attack_images = _attack_images(tmp)
             _normal_round(url, jobs, 2)  # warm-up: engines load, caches fill
             idle, idle_timeouts, idle_errors = _normal_round(url, jobs, args.edits)
             idle_rss = rss.peak_mb
             stop, cycled, attacks = threading.Event(), threading.Event(), []
-            attacker = threading.Thread(target=_attacker, args=(url, jobs[0][0], bomb, stop, attacks, cycled),
+            attacker = threading.Thread(target=_attacker, args=(url, attack_images, stop, attacks, cycled),
                                         daemon=True)
             attacker.start()
             time.sleep(1.0)  # the first worst request is in flight
