@@ -41,14 +41,15 @@ def describe(exc: BaseException, workflow=None, registry=None) -> UserMessage:
         return UserMessage("warning", "Declined", reason + hint, [])
     if isinstance(exc, StepError):
         target = _finder_target(exc, workflow, registry)
-        if target is not None and isinstance(exc.cause, NotFound):
-            return UserMessage("warning", f"Step {exc.step} found nothing",
-                               f"I can't find '{target}' in this image: check the words, or paint over it and "
-                               f"press Plan & run ({exc.cause})", [])
         if target is not None and isinstance(exc.cause, CannotDo):
-            return UserMessage("warning", f"Step {exc.step} cannot run here",
-                               f"I can't find '{target}' without a model: paint over it and press Plan & run "
-                               f"(or configure a segmentation model, docs/MODELS.md). {exc.cause}", [])
+            cause = str(exc.cause)
+            found_nothing = isinstance(exc.cause, NotFound)
+            head = f"I can't find '{target}' " + ("in this image" if found_nothing else "without a model")
+            nxt = "" if "paint over" in cause.lower() else (
+                ": check the words, or paint over it and press Plan & run" if found_nothing else
+                ": paint over it and press Plan & run (or configure a segmentation model, docs/MODELS.md)")
+            return UserMessage("warning", f"Step {exc.step} " + ("found nothing" if found_nothing else "cannot run here"),
+                               f"{head}{nxt}. {cause}", [])
         says_what = any(w in str(exc) for w in ("docs/", "needed", "paint", "mask"))  # the cause names a way out
         nxt = (f" Re-plan with the feedback \"don't use {exc.brick}\", or edit the workflow."
                if isinstance(exc, CannotDo) and not says_what else "")
