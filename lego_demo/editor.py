@@ -240,6 +240,11 @@ class Editor:
             raise BadInput("the workflow is empty: plan an edit first or paste a workflow JSON")
         _, checked = self.read_workflow(source, banned=banned, has_mask=has_mask)
         if not checked.ok:
+            if not has_mask and any(p.code == "missing_value" and p.message.startswith("init[mask]")
+                                    for p in checked.problems):
+                # an all-black mask counts as none (prepare): say so, in every flow alike
+                raise BadInput("the workflow uses init[mask], but no mask was given or it selects nothing "
+                               "(white = selected): paint or pass a mask, or take init[mask] out of the workflow")
             raise InvalidWorkflow(checked.problems)
         return checked
 
