@@ -39,9 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="load extra bricks from this plugin file (repeatable)")
     p.add_argument("--seed", type=int, default=None, help="seed for engines that use randomness (default 0)")
     p.add_argument("--concurrency", type=int, default=8,
-                   help="edits that may run at once across all sessions and endpoints (default 8); classical "
-                        "steps run in parallel, model calls also wait for their device (model_calls_per_device "
-                        "in lego.toml, default 1) or Images API server ([images] concurrency)")
+                   help="plans and edits that may run at once across all sessions, the page and the API "
+                        "(default 8); classical steps run in parallel, model calls also wait for their device "
+                        "(model_calls_per_device in lego.toml, default 1) or Images API server ([images] concurrency)")
+    p.add_argument("--files-ttl", type=int, default=None, metavar="SECONDS",
+                   help="delete uploaded and result files older than this (default: 15 minutes)")
     p.add_argument("--cache-mb", type=int, default=None, metavar="MB",
                    help="bound on the step cache shared by all sessions, in MB "
                         f"(default {EditorConfig.cache_bytes // 2**20})")
@@ -63,8 +65,9 @@ def create_app(args: argparse.Namespace, editor: Editor | None = None):
     """(demo, launch kwargs) for these arguments; used by main() and by the tests."""
     from lego_demo.ui import build_app, launch_options
 
-    demo = build_app(editor or make_editor(args))
-    demo.queue(default_concurrency_limit=max(1, args.concurrency))
+    ttl = getattr(args, "files_ttl", None)
+    demo = build_app(editor or make_editor(args), **({"temp_files_ttl": ttl} if ttl else {}))
+    demo.queue(default_concurrency_limit=max(1, args.concurrency))  # the limit of the one "edits" group
     return demo, launch_options(args.host, args.port, args.mcp)
 
 

@@ -31,14 +31,24 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
+def launched():
     args = app_module.build_parser().parse_args(["--port", str(_free_port()), "--mcp", "--host", "127.0.0.1"])
     demo, options = app_module.create_app(args)
     _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **options)
     try:
-        yield url.rstrip("/") + "/"
+        yield url.rstrip("/") + "/", demo
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="module")
+def server(launched) -> str:
+    return launched[0]
+
+
+@pytest.fixture(scope="module")
+def app_demo(launched):
+    return launched[1]
 
 
 @pytest.fixture(scope="module")
@@ -221,12 +231,124 @@ def test_edit_with_think_turns_returns_the_best_turn_and_stays_compatible(client
     assert "from 1 to 5" in str(info.value) and "Traceback" not in str(info.value)
 
 
-def test_bad_image_is_a_clear_error(client, tmp_path):
+def test_junk_upload_gets_the_apps_message_without_a_server_path(client, tmp_path):
+    """Issue 21 D13: Gradio's own preprocessing answered with Pillow's error and its temp path."""
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"not an image at all")
     with pytest.raises(Exception) as info:
         client.predict(handle_file(str(junk)), "remove the red circle", api_name="/edit")
-    assert "Traceback" not in str(info.value)
+    text = str(info.value)
+    assert "not an image this tool can read" in text, text
+    assert "Traceback" not in text and "/tmp" not in text and "gradio" not in text.lower()
+
+
+# -- one decoder: the API reads uploads exactly as the CLI does (issue 21 D4, D5, D14) --------------
+TONE_MASKED = json.dumps({"process": "brighten the masked area", "pipeline": [
+    {"step": 1, "model": "TONE", "input": {"image": "init[image]", "brightness": 0.5, "mask": "init[mask]"},
+     "output": {"image": "step1[image]"}}, {"result": "[step1[image]]"}]})
+TONE = json.dumps({"process": "brighten", "pipeline": [
+    {"step": 1, "model": "TONE", "input": {"image": "init[image]", "brightness": 0.3}, "output": {"image": "step1[image]"}},
+    {"result": "[step1[image]]"}]})
+
+
+@pytest.fixture(scope="module")
+def direct():
+    """An Editor built like the app's, to compare the API with the CLI's way of reading files."""
+    from lego_demo.editor import Editor, EditorConfig
+
+    return Editor.from_config(EditorConfig())
+
+
+def _via_api(client, image: Path, workflow: str, mask: Path | None = None) -> np.ndarray:
+    result, _ = client.predict(handle_file(str(image)), workflow, handle_file(str(mask)) if mask else None,
+                               api_name="/run_workflow")
+    return np.asarray(Image.open(result))
+
+
+def _via_cli_reader(direct, image: Path, workflow: str, mask: Path | None = None) -> np.ndarray:
+    return direct.run(workflow, str(image), str(mask) if mask else None).first_image()
+
+
+def test_uploads_decode_as_in_the_cli(client, direct, tmp_path):
+    rng = np.random.default_rng(4)
+    cases = {}
+    # a GIF: palette indices (read as grey before: a black result)
+    palette = Image.fromarray(rng.integers(0, 255, (60, 80, 3), dtype=np.uint8)).quantize(16)
+    palette.save(tmp_path / "palette.gif")
+    cases["gif"] = tmp_path / "palette.gif"
+    # a 16-bit grey PNG (clipped to white before)
+    Image.fromarray((rng.integers(0, 60000, (60, 80))).astype(np.uint16)).save(tmp_path / "deep.png")
+    cases["16-bit"] = tmp_path / "deep.png"
+    # a palette PNG with a transparent entry (alpha dropped before)
+    p = palette.copy()
+    p.info["transparency"] = 3
+    p.save(tmp_path / "palette_alpha.png", transparency=3)
+    cases["palette alpha"] = tmp_path / "palette_alpha.png"
+    for name, path in cases.items():
+        got, want = _via_api(client, path, TONE), _via_cli_reader(direct, path, TONE)
+        assert got.shape == want.shape and np.array_equal(got, want), name
+    assert _via_api(client, cases["gif"], TONE).mean() > 60  # not the black result of reading indices as grey
+
+
+def test_an_rgba_mask_selects_by_alpha_as_in_the_cli(client, direct, tmp_path):
+    image = make_scene(120, 90, seed=8).image
+    Image.fromarray(image).save(tmp_path / "image.png")
+    mask = np.zeros((90, 120, 4), np.uint8)  # black everywhere; the selection is in the alpha channel
+    mask[20:60, 30:90, 3] = 255
+    Image.fromarray(mask, "RGBA").save(tmp_path / "mask.png")
+    got = _via_api(client, tmp_path / "image.png", TONE_MASKED, tmp_path / "mask.png")
+    want = _via_cli_reader(direct, tmp_path / "image.png", TONE_MASKED, tmp_path / "mask.png")
+    assert np.array_equal(got, want)
+    inside = np.zeros((90, 120), bool)
+    inside[20:60, 30:90] = True
+    assert got[inside].mean() > image[inside].mean() + 10 and np.array_equal(got[~inside], image[~inside])
+
+
+def test_an_empty_mask_is_no_mask_in_every_endpoint(client, direct, tmp_path):
+    """Issue 21 D14: the API dropped an all-black mask, then failed with "init[mask] is not an
+    initial input"; the CLI did the same. Empty = no mask everywhere, and the error says so."""
+    image = make_scene(120, 90, seed=8).image
+    Image.fromarray(image).save(tmp_path / "image.png")
+    Image.fromarray(np.zeros((90, 120), np.uint8)).save(tmp_path / "empty.png")
+    with pytest.raises(Exception) as info:
+        _via_api(client, tmp_path / "image.png", TONE_MASKED, tmp_path / "empty.png")
+    assert "no mask was given or it selects nothing" in str(info.value), str(info.value)
+    from lego_demo.errors import BadInput
+
+    with pytest.raises(BadInput, match="no mask was given or it selects nothing"):
+        _via_cli_reader(direct, tmp_path / "image.png", TONE_MASKED, tmp_path / "empty.png")
+    _, workflow, _ = client.predict(handle_file(str(tmp_path / "image.png")), "make it brighter",
+                                    handle_file(str(tmp_path / "empty.png")), api_name="/edit")
+    assert "init[mask]" not in workflow  # planned as an edit without a mask
+
+
+def test_a_decompression_bomb_is_refused_before_decoding(client, tmp_path):
+    """Issue 21 D4: a 13000×13000 PNG (a few hundred KB) peaked at 2 GB when Gradio decoded it."""
+    import resource
+
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (13000, 13000)).save(bomb, optimize=True)
+    assert bomb.stat().st_size < 2**20
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MB, this process (the server too)
+    with pytest.raises(Exception) as info:
+        client.predict(handle_file(str(bomb)), "make it brighter", api_name="/edit")
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
+    assert "13000×13000" in str(info.value) and "limit" in str(info.value), str(info.value)
+    assert grown < 150, f"peak memory grew {grown:.0f} MB: the upload was decoded"
+
+
+# -- the Builder a visitor may pick (issue 21 D3) ------------------------------------------------------
+def test_a_visitor_cannot_switch_to_a_builder_the_operator_did_not_configure(server, app_demo):
+    import httpx
+
+    [fn] = [f for f in app_demo.fns.values() if f.name == "on_builder"]
+    with pytest.raises(Exception, match="not offered here"):
+        fn.fn(None, "mllm")  # the private handler itself
+    reply = httpx.post(server + "gradio_api/run/predict", timeout=30,
+                       json={"fn_index": fn._id, "data": [None, "mllm"], "session_hash": "visitor"})
+    assert reply.status_code != 200 or "error" in reply.text.lower(), reply.text
+    editors = app_demo.lego_editors
+    assert editors.names == ["rule"] and "mllm" not in editors._by_name  # nothing was built, nothing loaded
 
 
 # -- MCP ------------------------------------------------------------------------------------------
@@ -270,3 +392,84 @@ def test_edit_fits_a_large_upload_to_the_working_size(client, tmp_path):
     result, _, _ = client.predict(handle_file(str(path)), "make the image brighter", api_name="/edit")
     out = _load(result)
     assert max(out.shape[:2]) == WORKING_MAX_SIDE and out.shape[:2] == (1536, 2048)
+
+
+# -- one queue for every edit, and temporary files that go away (issue 21 D7, D9) -------------------
+@pytest.fixture(scope="module")
+def strict(monkeypatch_module):
+    """An app allowing one edit at a time and keeping temporary files for 6 s, whose Editor
+    counts how many requests are inside `prepare` (where every endpoint starts) at once."""
+    from lego_demo.editor import Editor
+
+    inside, peak, lock = [0], [0], threading.Lock()
+    prepare = Editor.prepare
+
+    def counting_prepare(self, image, mask=None):
+        with lock:
+            inside[0] += 1
+            peak[0] = max(peak[0], inside[0])
+        try:
+            import time
+
+            time.sleep(0.4)
+            return prepare(self, image, mask)
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    monkeypatch_module.setattr(Editor, "prepare", counting_prepare)
+    args = app_module.build_parser().parse_args(["--port", str(_free_port()), "--host", "127.0.0.1",
+                                                 "--concurrency", "1", "--files-ttl", "6"])
+    demo, options = app_module.create_app(args)
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **options)
+    try:
+        yield url.rstrip("/") + "/", demo, peak
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
+
+
+def test_one_concurrency_limit_holds_across_every_edit_endpoint(strict, scenes):
+    """--concurrency N bounds the edits running at once, whichever endpoints they call (it
+    was per endpoint: ~9 handlers × N)."""
+    url, _, peak = strict
+    path = handle_file(str(scenes["a"][1]))
+    calls = [("/edit", (path, "make it brighter")), ("/plan", (path, "make it brighter")),
+             ("/run_workflow", (path, TONE)), ("/think_edit", (path, "make it brighter", None, "", 1)),
+             ("/edit", (path, "make it darker"))]
+    errors: list[BaseException] = []
+
+    def call(api_name, args):
+        try:
+            Client(url, verbose=False).predict(*args, api_name=api_name)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call, args=c) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert peak[0] == 1, f"{peak[0]} edits ran at once with --concurrency 1"
+
+
+def test_uploads_and_results_are_deleted_after_their_time_to_live(strict, scenes):
+    import time
+
+    url, demo, _ = strict
+    assert demo.delete_cache == (2, 6)
+    Client(url, verbose=False).predict(handle_file(str(scenes["a"][1])), "make it brighter", api_name="/edit")
+    kept = {f for block in demo.blocks.values() for f in getattr(block, "keep_in_cache", ())}  # the page's own images
+    uploads = [Path(f) for f in demo.upload_file_set]
+    made = [Path(f) for files in demo.temp_file_sets for f in files if f not in kept]
+    assert uploads and any(p.exists() for p in uploads)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(p.exists() for p in uploads + made):
+        time.sleep(0.5)
+    assert not any(p.exists() for p in uploads + made), "uploads or result files outlived their time to live"

@@ -19,7 +19,8 @@ from lego_demo.types import ValueType
 from lego_demo.workflow import parse_workflow
 
 ROOT = Path(__file__).resolve().parents[1]
-SHELLS = ["lego_demo/cli.py", "lego_demo/ui/api.py", "lego_demo/ui/session.py"]
+SHELLS = ["lego_demo/cli.py", "lego_demo/ui/api.py", "lego_demo/ui/session.py", "lego_demo/ui/events.py",
+          "lego_demo/ui/page.py"]
 # what a shell must not reach around the Editor for: Builders, parsing/validation, the
 # Executor, the think loop, critics, image decoding
 FORBIDDEN_MODULES = {"lego_demo.builders.rule", "lego_demo.builders.mllm", "lego_demo.builders.openai_builder",

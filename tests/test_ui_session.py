@@ -16,17 +16,9 @@ from lego_demo.errors import BadInput, Declined, InvalidWorkflow, StepError
 from lego_demo.registry import Registry
 from lego_demo.synthetic import make_scene
 from lego_demo.ui.errors import describe
+from lego_demo.ui.events import edit_events, run_events, stream, think_events
 from lego_demo.ui.examples import EXAMPLES, available_examples
-from lego_demo.ui.session import (
-    Editors,
-    Session,
-    ThinkRun,
-    edit_events,
-    read_editor_value,
-    run_events,
-    stream,
-    think_events,
-)
+from lego_demo.ui.session import Editors, Session, ThinkRun, read_editor_value
 from lego_demo.ui.views import (
     bricks_markdown,
     critique_markdown,
@@ -117,34 +109,57 @@ def _session(scene, instruction="remove the red circle") -> Session:
 
 
 # -- inputs from gr.ImageMask --------------------------------------------------------------------
-def test_read_editor_value_mask_from_painted_layer():
+def _png(arr: np.ndarray) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_editor_value_is_read_by_the_editor_with_the_painted_layer_as_mask():
     bg = np.zeros((40, 50, 4), np.uint8)
     bg[..., :3] = 120
     bg[..., 3] = 255
     layer = np.zeros((40, 50, 4), np.uint8)
     layer[5:15, 10:20] = (255, 59, 48, 255)
-    image, mask = read_editor_value({"background": bg, "layers": [layer], "composite": bg})
-    assert image.shape == (40, 50, 3)  # opaque RGBA becomes RGB
-    assert mask.dtype == bool and mask.shape == (40, 50)
-    assert mask.sum() == 100 and mask[5:15, 10:20].all()
+    value = {"background": _png(bg), "layers": [_png(layer)], "composite": _png(bg)}
+    image, mask = read_editor_value(value)
+    assert isinstance(image, bytes) and isinstance(mask, bytes)  # undecoded: Editor.prepare reads them
+    s = Session()
+    inputs = s.set_input(READER, image, mask)
+    assert inputs.image.shape == (40, 50, 3)  # opaque RGBA becomes RGB
+    assert inputs.mask.dtype == bool and inputs.mask.shape == (40, 50)
+    assert inputs.mask.sum() == 100 and inputs.mask[5:15, 10:20].all()
 
 
-def test_read_editor_value_without_strokes_or_image():
+def test_editor_value_without_strokes_or_image():
     bg = np.full((20, 30, 4), 255, np.uint8)
     empty = np.zeros((20, 30, 4), np.uint8)
-    image, mask = read_editor_value({"background": bg, "layers": [empty], "composite": bg})
-    assert image.shape == (20, 30, 3) and mask is None
+    image, mask = read_editor_value({"background": _png(bg), "layers": [_png(empty)], "composite": _png(bg)})
+    inputs = Session().set_input(READER, image, mask)
+    assert inputs.image.shape == (20, 30, 3) and inputs.mask is None  # an unpainted layer is no mask
     assert read_editor_value(None) == (None, None)
     assert read_editor_value({"background": None, "layers": [], "composite": None}) == (None, None)
+    with pytest.raises(BadInput, match="upload an image first"):
+        Session().set_input(READER, None)
 
 
-def test_read_editor_value_resizes_a_layer_of_another_size():
+def test_editor_value_with_a_layer_of_another_size_is_a_clear_error():
     bg = np.full((40, 60, 4), 255, np.uint8)
     layer = np.zeros((20, 30, 4), np.uint8)
-    layer[:, :15, 3] = 255  # left half painted
-    _, mask = read_editor_value({"background": bg, "layers": [layer], "composite": bg})
-    assert mask.shape == (40, 60)
-    assert mask[:, :30].all() and not mask[:, 30:].any()
+    layer[:, :15, 3] = 255
+    image, mask = read_editor_value({"background": _png(bg), "layers": [_png(layer)], "composite": _png(bg)})
+    with pytest.raises(BadInput, match="30×20 but the image is 60×40"):
+        Session().set_input(READER, image, mask)
+
+
+def test_junk_upload_is_the_readers_message():
+    with pytest.raises(BadInput, match="not an image this tool can read") as info:
+        Session().set_input(READER, b"not an image at all")
+    assert "/tmp" not in str(info.value)
 
 
 # -- the task: instruction, feedback, plan -----------------------------------------------------------
@@ -364,6 +379,75 @@ def test_examples_exist_and_are_small():
     total = sum(e.path.stat().st_size for e in EXAMPLES if e.path.is_file())
     assert total < 1_000_000
     assert any(e.feedback.startswith("don't use R") for e in EXAMPLES)  # the reflection story
+    assert available_examples(offline=True) and set(available_examples(offline=True)).isdisjoint(
+        available_examples(offline=False))
+
+
+def _story(base_editor, example):
+    """What a person does with an example: Plan & run, then Re-plan with its feedback if it has
+    one. Returns the last turn; raises what the last step raised."""
+    from lego_demo.ui.examples import example_plugins
+
+    editor = Editor.from_config(EditorConfig(plugins=example_plugins())) if example.plugins else base_editor
+    editors = Editors(editor)
+    s = Session()
+    s.set_input(editors, str(example.path))
+    s.set_instruction(example.instruction)
+    turn = s.edit(editors)
+    if example.feedback:
+        turn = s.replan(editors, example.feedback)
+    return s, turn
+
+
+@pytest.mark.parametrize("example", available_examples(offline=True), ids=lambda e: e.caption)
+def test_every_example_labelled_offline_runs_offline(base_editor, example):
+    s, turn = _story(base_editor, example)
+    assert turn.result_image is not None and turn.result_image.shape[:2] == s.image.shape[:2]
+    assert not np.array_equal(turn.result_image[..., :3], s.image[..., :3])  # it changed something
+
+
+@pytest.mark.parametrize("example", available_examples(offline=False), ids=lambda e: e.caption)
+def test_examples_that_need_a_model_still_fail_offline(base_editor, example):
+    """When one of these starts to work offline, move it to the offline group."""
+    from lego_demo.errors import LegoError
+
+    with pytest.raises(LegoError):
+        _story(base_editor, example)
+
+
+# -- who may choose the Builder (issue 21 D3) ---------------------------------------------------------
+def test_visitors_can_pick_only_the_operators_builder_and_the_offline_one(base_editor):
+    assert Editors(base_editor).names == ["rule"]
+    with pytest.raises(BadInput, match="not offered here"):
+        Editors(base_editor).get("mllm")
+    operated = Editor(base_editor.registry, config=EditorConfig(builder="mllm"))  # configured, not loaded
+    editors = Editors(operated)
+    assert editors.names == ["mllm", "rule"] and editors.get("mllm") is operated
+    assert editors.get("rule").builder.name == "rule"
+    for name in ("openai", "MLLM", "../mllm", ""):
+        with pytest.raises(BadInput):
+            editors.get(name or "nope")
+    assert operated._builder is None  # offering it loaded nothing
+
+
+# -- bounded memory (issue 21 D8) --------------------------------------------------------------------
+def test_a_session_keeps_the_last_turns_and_frees_older_step_outputs(editors, scene):
+    from lego_demo.ui.session import KEEP_STEP_OUTPUTS, MAX_TURNS
+
+    s = _session(scene)
+    for _ in range(MAX_TURNS + 3):
+        s.edit(editors)
+    assert [t.number for t in s.turns] == list(range(4, MAX_TURNS + 4))
+    assert all(t.run.values == {} for t in s.turns[:-KEEP_STEP_OUTPUTS])
+    assert all(t.run.values for t in s.turns[-KEEP_STEP_OUTPUTS:])
+    assert all(t.result_image is not None for t in s.turns)  # every kept turn can still be used as input
+    items, again = history_items(s), history_items(s)
+    assert len(items) == MAX_TURNS and all(a[0] is b[0] for a, b in zip(items, again))  # thumbnails made once
+    assert len(s.undo_stack) <= MAX_TURNS
+    assert s.undo().startswith(f"turn {MAX_TURNS + 3}") and s.turns[-1].number == MAX_TURNS + 2
+    assert s.edit(editors).number == MAX_TURNS + 3  # numbers go on from what undo left
+    s.select(0)
+    assert s.use_result() is s.turns[0].result_image and s.undo() == "use turn 4 as input"
 
 
 # -- with the real offline rule Builder ---------------------------------------------------------------
@@ -455,10 +539,10 @@ def test_think_events_stream_each_turn_and_the_views_show_scores(rule_editors, o
     run = events[-1].payload
     strip = think_strip_markdown(run)
     assert "2 of 3 turn(s)" in strip and "Best: turn 2" in strip
-    assert "turn 1 · semantic 7.5 · quality 10.0 · refine: expand the mask" in strip
+    assert "turn 1 · semantic 7.5 · quality 8.6 · refine: expand the mask" in strip  # the outline left also costs quality
     assert "★ turn 2 · semantic 10.0 · quality 10.0 · plan RES → GROW" in strip and "cached steps 1" in strip
     items = think_strip_items(run)
-    assert [caption for _, caption in items] == ["turn 1 · semantic 7.5 · quality 10.0",
+    assert [caption for _, caption in items] == ["turn 1 · semantic 7.5 · quality 8.6",
                                                  "★ turn 2 · semantic 10.0 · quality 10.0"]
     panel = critique_markdown(run.turns[0])
     assert "✗" in panel and "left nothing of the object" in panel and "Refined instruction" in panel

@@ -1,5 +1,7 @@
 """The app's named API (and MCP tools): /edit, /plan, /run_workflow, /think_edit. Stateless: each call
 brings its own image, so clients never share anything but the content-addressed step cache.
+Images and masks arrive as the uploaded bytes (uploads.hand_over_bytes) and are read by
+`Editor.prepare`, as in the CLI.
 
 The functions are built per app (they close over its `Editors`) and keep these exact names:
 Gradio's MCP server names each tool after its function and describes it from the docstring.
@@ -9,8 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-
-import numpy as np
 
 from ..errors import BadInput
 from .errors import as_gradio_error
@@ -31,7 +31,7 @@ def _turns(value, name: str) -> int:
 def make_api(editors: Editors) -> dict[str, Callable]:
     """The endpoint functions, ready for `.click(fn, ..., api_name=name)`."""
 
-    def edit(image: np.ndarray, instruction: str, mask: np.ndarray | None = None, feedback: str = "",
+    def edit(image: bytes, instruction: str, mask: bytes | None = None, feedback: str = "",
              think_turns: int = 1):
         """Edit an image from an English instruction: the Builder plans a workflow of bricks and the Executor runs it.
 
@@ -57,7 +57,7 @@ def make_api(editors: Editors) -> dict[str, Callable]:
         except Exception as exc:
             raise as_gradio_error(exc) from None
 
-    def think_edit(image: np.ndarray, instruction: str, mask: np.ndarray | None = None, feedback: str = "",
+    def think_edit(image: bytes, instruction: str, mask: bytes | None = None, feedback: str = "",
                    turns: int = 3):
         """Think-while-Edit: edit, let a critic score the result, refine the plan with its feedback, repeat; returns the best turn.
 
@@ -80,7 +80,7 @@ def make_api(editors: Editors) -> dict[str, Callable]:
         except Exception as exc:
             raise as_gradio_error(exc) from None
 
-    def plan(image: np.ndarray, instruction: str, mask: np.ndarray | None = None, feedback: str = ""):
+    def plan(image: bytes, instruction: str, mask: bytes | None = None, feedback: str = ""):
         """Plan an edit without running it: returns the workflow the Builder would run, or why it declines.
 
         Args:
@@ -101,7 +101,7 @@ def make_api(editors: Editors) -> dict[str, Callable]:
         except Exception as exc:
             raise as_gradio_error(exc) from None
 
-    def run_workflow(image: np.ndarray, workflow: str, mask: np.ndarray | None = None):
+    def run_workflow(image: bytes, workflow: str, mask: bytes | None = None):
         """Run a workflow (Lego-Edit JSON, e.g. from /plan or written by hand) on an image.
 
         Args:

@@ -29,7 +29,8 @@ from ..executor import RunResult
 from .canvas_edits import apply_edit
 from .canvas_view import canvas_view, empty_view
 from .errors import describe
-from .session import Editors, Session, stream
+from .events import stream
+from .session import Editors, Session
 from .views import trace_json
 
 STATIC = Path(__file__).with_name("static")

@@ -1,4 +1,6 @@
-"""The app's examples: licence-clean images in assets/ with instructions that work offline."""
+"""The app's examples: licence-clean images in assets/ with their instructions, in two groups:
+those that run offline with the shipped engines (a test runs each one), and those that need a
+model or plugin engine (a test checks they still fail offline; when one succeeds, move it)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,12 @@ class Example:
     feedback: str = ""  # what to send with "Re-plan" after the first run
     note: str = ""
     plugins: tuple[str, ...] = ()  # brick files (relative to the repo) the example needs; the app loads them
+    offline: bool = True  # runs with the offline engines shipped with the project (plugins above included)
+    needs: str = ""  # when not: what it needs, in a few words
+
+    @property
+    def caption(self) -> str:
+        return self.instruction + (f" + feedback “{self.feedback}”" if self.feedback else "")
 
     @property
     def path(self) -> Path:
@@ -29,9 +37,13 @@ EXAMPLES = [
     Example("astronaut.jpg", "blur the background", note="SOS finds her, INVERSE + CBG blur the rest"),
     Example("astronaut.jpg", "pixelate the face", note="RES finds the face (shipped face model), PIXELATE hides it"),
     Example("window.jpg", "remove the reflection", "don't use RRF", plugins=("examples/plugins/rrf.py",),
+            offline=False, needs="a segmentation model to find the reflection, or an inpainting model to repaint "
+                                 "the background",
+            note="the paper's feedback story: without RRF the Builder plans RES -> INPAINT, and after 'don't use "
+                 "RES' SOS -> INVERSE -> INPAINT, whose background repaint needs a model engine"),
+    Example("window.jpg", "remove the reflection", plugins=("examples/plugins/rrf.py",),
             note="RRF, a plugin brick (Yang et al. 2019, classical), is planned from its use_for phrases and fades "
-                 "the out-of-focus reflection offline. Re-plan with the feedback for the paper's story: RES -> "
-                 "INPAINT, then 'don't use RES' gives SOS -> INVERSE -> INPAINT (its repaint needs a model engine)"),
+                 "the out-of-focus reflection offline"),
 ]
 
 
@@ -41,5 +53,6 @@ def example_plugins() -> list[str]:
     return sorted({str(root / p) for e in EXAMPLES for p in e.plugins if (root / p).is_file()})
 
 
-def available_examples() -> list[Example]:
-    return [e for e in EXAMPLES if e.path.is_file()]
+def available_examples(offline: bool | None = None) -> list[Example]:
+    """The examples whose image is present; `offline`: only that group."""
+    return [e for e in EXAMPLES if e.path.is_file() and (offline is None or e.offline == offline)]

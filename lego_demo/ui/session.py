@@ -8,9 +8,8 @@ two sessions never share state except the content-addressed step cache.
 
 from __future__ import annotations
 
-import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +23,9 @@ from ..think import DEFAULT_THRESHOLD
 from ..think import Turn as ThinkTurn
 from ..workflow import Workflow
 
-MAX_UNDO = 20
+MAX_TURNS = 12  # turns a session keeps (results, plans, traces); older ones are dropped
+KEEP_STEP_OUTPUTS = 3  # of those, the latest keep every step's outputs; older ones keep only their results
+MAX_UNDO = MAX_TURNS
 MAX_THINK_TURNS = 5  # the app's bound on Think-while-Edit turns (each turn is a full plan + run + critique)
 
 
@@ -59,12 +60,16 @@ class Editors:
 
 
 # -- inputs ------------------------------------------------------------------------------------
-def read_editor_value(value: Any) -> tuple[Any, np.ndarray | None]:
-    """(image, mask) from a gr.ImageEditor/ImageMask value (dict of background, layers,
-    composite as numpy arrays) or a plain image, still undecoded (Editor.prepare reads it). The
-    mask is every painted pixel of any layer; None when nothing was painted."""
+def read_editor_value(value: Any) -> tuple[Any, Any]:
+    """(image, mask) from a gr.ImageMask value (a dict of background, layers and composite), the
+    page's copy of it ([background, *layers]) or a plain image, still undecoded:
+    `Editor.prepare` reads both, so an upload meets the same size limits and decoding as the
+    CLI. The painted layer is the mask (opaque = painted); an unpainted layer is an empty mask,
+    which `prepare` treats as no mask."""
     if value is None:
         return None, None
+    if isinstance(value, list):
+        value = {"background": value[0] if value else None, "layers": value[1:]}
     if not isinstance(value, dict):
         return value, None
     background = value.get("background")
@@ -72,33 +77,10 @@ def read_editor_value(value: Any) -> tuple[Any, np.ndarray | None]:
         background = value.get("composite")
     if background is None:
         return None, None
-    image = _flatten_alpha(np.asarray(background))
-    mask = None
-    for layer in value.get("layers") or []:
-        if layer is None:
-            continue
-        arr = np.asarray(layer)
-        painted = arr[..., 3] > 0 if arr.ndim == 3 and arr.shape[2] == 4 else (arr.reshape(arr.shape[:2] + (-1,)).max(axis=2) > 0)
-        if painted.shape != image.shape[:2]:
-            painted = _resize_mask(painted, image.shape[1], image.shape[0])
-        mask = painted if mask is None else (mask | painted)
-    if mask is not None and not mask.any():
-        mask = None
-    return image, mask
-
-
-def _flatten_alpha(arr: np.ndarray) -> np.ndarray:
-    """Editors hand back RGBA; a fully opaque image becomes RGB, a transparent one stays RGBA."""
-    if arr.ndim == 3 and arr.shape[2] == 4 and arr.dtype == np.uint8 and arr[..., 3].min() == 255:
-        return arr[..., :3]
-    return arr
-
-
-def _resize_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
-    from PIL import Image
-
-    im = Image.fromarray(mask.astype(np.uint8) * 255, "L").resize((width, height), Image.NEAREST)
-    return np.asarray(im) > 127
+    layers = [layer for layer in value.get("layers") or [] if layer is not None]
+    if len(layers) > 1:
+        raise BadInput("paint the mask on one layer (the editor sent several)")
+    return background, (layers[0] if layers else None)
 
 
 def parse_feedback(text: str | None) -> list[str]:
@@ -121,6 +103,7 @@ class Turn:
     source: str = "plan"  # plan | replan | manual | think
     critique: Any = None  # the critic's Critique, for Think-while-Edit turns
     think_index: int | None = None  # which turn of its Think-while-Edit run
+    thumbnail: Any = field(default=None, repr=False, compare=False)  # made once by the views
 
     @property
     def image(self) -> np.ndarray:
@@ -168,7 +151,7 @@ class ThinkRun:
 
     requested: int
     turns: list[ThinkTurn] = field(default_factory=list)
-    recorded: dict[int, int] = field(default_factory=dict)  # think turn index -> index in Session.turns
+    recorded: dict[int, int] = field(default_factory=dict)  # think turn index -> history turn number
     best: int | None = None  # index into .turns
     stopped: str = ""
     running: bool = True
@@ -197,7 +180,7 @@ class _Snapshot:
     instruction: str
     feedback: list[str]
     plan: Plan | None
-    turns: int
+    last_turn: int  # the number of the last turn then: undo drops every later one
     what: str
 
 
@@ -212,12 +195,15 @@ class Session:
     instruction: str = ""
     feedback: list[str] = field(default_factory=list)
     plan: Plan | None = None
-    turns: list[Turn] = field(default_factory=list)
+    turns: list[Turn] = field(default_factory=list)  # the last MAX_TURNS turns, oldest first
+    numbered: int = 0  # the number of the last turn made (numbers keep counting past dropped turns)
     selected: int | None = None  # index into turns picked in the history
     undo_stack: list[_Snapshot] = field(default_factory=list)
     last_think: ThinkRun | None = None  # the latest Think-while-Edit run (for the turn strip)
     stop_requested: bool = False  # set by the Stop button; read between Think-while-Edit turns
     thinking: bool = False  # a Think-while-Edit loop is starting or running
+    shown_turn: int = 0  # the last Think-while-Edit turn the browser reported on screen
+    _page: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
 
     @property
     def image(self) -> np.ndarray | None:
@@ -286,25 +272,35 @@ class Session:
         turn (undoable)."""
         if self.inputs is None:
             raise BadInput("upload an image first (or pick an example)")
-        before = before or self._snapshot(f"turn {len(self.turns) + 1}")
+        before = before or self._snapshot(f"turn {self.numbered + 1}")
         result = editors.get(self.builder).run(workflow, self.inputs, on_progress=on_progress)
         self._push_undo(before)
         return self._record(Turn(
-            number=len(self.turns) + 1, instruction=self.instruction or result.workflow.process,
+            number=self.numbered + 1, instruction=self.instruction or result.workflow.process,
             feedback=list(self.feedback), inputs=self.inputs, reasoning=reasoning, workflow=result.workflow,
             run=result, source=source,
         ))
 
     def _record(self, turn: Turn) -> Turn:
+        """Keep a finished turn: the history holds the last MAX_TURNS; of those only the latest
+        KEEP_STEP_OUTPUTS keep every step's outputs (older ones keep their results and trace),
+        so a long session's memory stays bounded."""
+        self.numbered = turn.number
         self.turns.append(turn)
+        del self.turns[:-MAX_TURNS]
+        for old in self.turns[:-KEEP_STEP_OUTPUTS]:
+            old.run.values = {}
         self.selected = len(self.turns) - 1
         return turn
+
+    def turn_numbered(self, number: int) -> Turn | None:
+        return next((t for t in self.turns if t.number == number), None)
 
     def edit(self, editors: Editors, on_text: Callable[[str], None] | None = None,
              on_plan: Callable[[Plan], None] | None = None,
              on_progress: Callable[[StepEvent], None] | None = None, source: str = "plan",
              before: _Snapshot | None = None) -> Turn:
-        before = before or self._snapshot(f"turn {len(self.turns) + 1}")  # undo also forgets this plan
+        before = before or self._snapshot(f"turn {self.numbered + 1}")  # undo also forgets this plan
         self._ready()
 
         def planned(plan: Plan) -> None:
@@ -318,14 +314,14 @@ class Session:
             on_plan=planned, on_progress=on_progress)
         self._push_undo(before)
         return self._record(Turn(
-            number=len(self.turns) + 1, instruction=self.instruction, feedback=list(self.feedback),
+            number=self.numbered + 1, instruction=self.instruction, feedback=list(self.feedback),
             inputs=self.inputs, reasoning=plan.reasoning, workflow=result.workflow, run=result, source=source,
         ))
 
     def replan(self, editors: Editors, feedback_text: str | None, **callbacks) -> Turn:
         """Add feedback (accumulated for this task) and plan again with the previous plan as
         context; unchanged steps come from the step cache. Undo forgets the feedback too."""
-        before = self._snapshot(f"turn {len(self.turns) + 1} (re-plan)")
+        before = self._snapshot(f"turn {self.numbered + 1} (re-plan)")
         if not self.add_feedback(feedback_text) and not self.feedback:
             raise BadInput("type feedback first, e.g. \"don't use RES\", then press Re-plan")
         return self.edit(editors, source="replan", before=before, **callbacks)
@@ -349,14 +345,14 @@ class Session:
 
             def record(t: ThinkTurn) -> None:
                 if t.run is not None:
-                    self._push_undo(self._snapshot(f"turn {len(self.turns) + 1} (think {t.index})"))
+                    self._push_undo(self._snapshot(f"turn {self.numbered + 1} (think {t.index})"))
                     self._record(Turn(
-                        number=len(self.turns) + 1, instruction=self.instruction, feedback=list(t.feedback),
+                        number=self.numbered + 1, instruction=self.instruction, feedback=list(t.feedback),
                         inputs=self.inputs, reasoning=t.plan.reasoning if t.plan else "", workflow=t.run.workflow,
                         run=t.run, source="think", critique=t.critique, think_index=t.index,
                     ))
                     self.plan, self.feedback = t.plan, list(t.feedback)
-                    run.recorded[t.index] = self.selected
+                    run.recorded[t.index] = self.numbered
                 run.turns.append(t)
                 if on_turn is not None:
                     on_turn(t)
@@ -374,7 +370,8 @@ class Session:
             finally:
                 run.running = False
             run.best, run.stopped = outcome.best, outcome.stopped
-            self.selected = run.recorded[outcome.best_turn.index]
+            best = self.turn_numbered(run.recorded[outcome.best_turn.index])
+            self.selected = self.turns.index(best) if best is not None else len(self.turns) - 1
             self.plan, self.feedback = outcome.best_turn.plan, list(outcome.best_turn.feedback)
             return run
         finally:
@@ -386,8 +383,22 @@ class Session:
         False when nothing is running."""
         if not self.thinking:
             return False
-        self.stop_requested = True
+        with self._page:
+            self.stop_requested = True
+            self._page.notify_all()  # a loop waiting for the page stops waiting
         return True
+
+    def page_showed(self, turn: int) -> None:
+        """The browser has put Think-while-Edit turn `turn` on screen."""
+        with self._page:
+            self.shown_turn = max(self.shown_turn, int(turn))
+            self._page.notify_all()
+
+    def wait_for_page(self, turn: int, timeout: float) -> bool:
+        """Block until the browser shows turn `turn` (or Stop is pressed, or `timeout` passes),
+        so the loop is never turns ahead of what the person sees. True when shown."""
+        with self._page:
+            return self._page.wait_for(lambda: self.shown_turn >= turn or self.stop_requested, timeout)
 
     # -- history -------------------------------------------------------------------------------
     @property
@@ -407,8 +418,8 @@ class Session:
             raise BadInput("run an edit first: there is no result to use yet")
         result = self.turns[index].result_image
         if result is None:
-            raise BadInput(f"turn {index + 1} has no image result to use")
-        self._push_undo(self._snapshot(f"use turn {index + 1} as input"))
+            raise BadInput(f"turn {self.turns[index].number} has no image result to use")
+        self._push_undo(self._snapshot(f"use turn {self.turns[index].number} as input"))
         self.inputs = Inputs(result)  # already at the working size: the edit's own output
         self._new_task()
         return result
@@ -420,101 +431,14 @@ class Session:
         snap = self.undo_stack.pop()
         self.inputs = snap.inputs
         self.instruction, self.feedback, self.plan = snap.instruction, list(snap.feedback), snap.plan
-        del self.turns[snap.turns:]
+        self.turns = [t for t in self.turns if t.number <= snap.last_turn]
+        self.numbered = snap.last_turn
         self.selected = len(self.turns) - 1 if self.turns else None
         return snap.what
 
     def _snapshot(self, what: str) -> _Snapshot:
-        return _Snapshot(self.inputs, self.instruction, list(self.feedback), self.plan, len(self.turns), what)
+        return _Snapshot(self.inputs, self.instruction, list(self.feedback), self.plan, self.numbered, what)
 
     def _push_undo(self, snapshot: _Snapshot) -> None:
         self.undo_stack.append(snapshot)
         del self.undo_stack[:-MAX_UNDO]
-
-
-# -- streaming callbacks into a generator ---------------------------------------------------------
-@dataclass
-class Event:
-    kind: str  # text | plan | step | think_turn | return
-    payload: Any
-
-
-def stream(work: Callable[[Callable[[str, Any], None]], Any]) -> Iterator[Event]:
-    """Run `work(emit)` in a thread and yield each `emit(kind, payload)` as it happens, so a
-    Gradio generator handler can update the page per streamed token and per step. The work's
-    return value comes last as Event("return", value); its exception is re-raised here."""
-    events: queue.Queue = queue.Queue()
-    done = object()
-
-    def emit(kind: str, payload: Any) -> None:
-        events.put(Event(kind, payload))
-
-    def target() -> None:
-        try:
-            events.put(Event("return", work(emit)))
-        except BaseException as exc:  # handed to the caller's thread
-            events.put(Event("raise", exc))
-        finally:
-            events.put(done)
-
-    threading.Thread(target=target, name="lego-ui-work", daemon=True).start()
-    while True:
-        event = events.get()
-        if event is done:
-            return
-        if event.kind == "raise":
-            raise event.payload
-        yield event
-
-
-def edit_events(session: Session, editors: Editors, feedback: str | None = None,
-                replan: bool = False) -> Iterator[Event]:
-    """Session.edit (or .replan with `feedback`), streamed: text (reasoning so far), plan,
-    step (StepEvent), return (Turn)."""
-    def work(emit):
-        reasoning: list[str] = []
-
-        def on_text(chunk: str) -> None:
-            reasoning.append(chunk)
-            emit("text", "".join(reasoning))
-
-        callbacks = {"on_text": on_text, "on_plan": lambda p: emit("plan", p),
-                     "on_progress": lambda e: emit("step", e)}
-        if replan:
-            return session.replan(editors, feedback, **callbacks)
-        return session.edit(editors, **callbacks)
-
-    return stream(work)
-
-
-def think_events(session: Session, editors: Editors, turns: int) -> Iterator[Event]:
-    """Session.think, streamed: per turn text (reasoning so far), plan, step (StepEvent) and
-    think_turn (think.Turn, after its critique); then return (ThinkRun)."""
-    def work(emit):
-        reasoning: list[str] = []
-
-        def on_text(chunk: str) -> None:
-            reasoning.append(chunk)
-            emit("text", "".join(reasoning))
-
-        def on_plan(plan: Plan) -> None:
-            reasoning.clear()
-            emit("plan", plan)
-
-        return session.think(editors, turns, on_turn=lambda t: emit("think_turn", t), on_text=on_text,
-                             on_plan=on_plan, on_progress=lambda e: emit("step", e))
-
-    # from here a Stop counts, even one that arrives before the worker thread starts the loop
-    session.thinking, session.stop_requested = True, False
-    return stream(work)
-
-
-def run_events(session: Session, editors: Editors, workflow: str) -> Iterator[Event]:
-    """Session.run_workflow on a hand-edited workflow, streamed."""
-    def work(emit):
-        wf = editors.get(session.builder).load_workflow(workflow, has_mask=session.mask is not None)
-        emit("plan", Plan(reasoning="(workflow edited by hand)", workflow=wf))
-        return session.run_workflow(editors, wf, reasoning="(workflow edited by hand)", source="manual",
-                                    on_progress=lambda e: emit("step", e))
-
-    return stream(work)

@@ -18,6 +18,7 @@ from ..workflow import Workflow
 from .session import Session, ThinkRun, Turn
 
 GALLERY_MAX_SIDE = 384
+HISTORY_MAX_SIDE = 256
 
 
 def caption(step: int, brick: str, engine: str, seconds: float, cached: bool, output: str = "",
@@ -59,12 +60,6 @@ def problems_markdown(problems) -> str:
     lines = [f"**{len(problems)} problem(s) in the workflow:**"]
     lines += [f"- {html.escape(str(p))}" for p in problems]
     return "\n".join(lines)
-
-
-def status_of(run: RunResult | None = None, events: Mapping[int, str] | None = None) -> dict[int, str]:
-    if run is not None:
-        return run.status()
-    return dict(events or {})
 
 
 def graph_image(workflow: Workflow | None, registry: Registry, status: Mapping[int, str] | None = None,
@@ -136,11 +131,16 @@ def feedback_markdown(session: Session) -> str:
 
 
 def history_items(session: Session) -> list[tuple[Image.Image, str]]:
+    """One item per kept turn (a grey tile for a turn whose result is not an image), so the
+    gallery's index is the turn's index. Each thumbnail is made once, when the turn is first
+    shown: a longer history costs no new resizing."""
     items = []
     for turn in session.turns:
-        image = turn.result_image
-        if image is not None:
-            items.append((thumbnail(image, 256), turn.title))
+        if turn.thumbnail is None:
+            image = turn.result_image
+            turn.thumbnail = thumbnail(image, HISTORY_MAX_SIDE) if image is not None else \
+                Image.new("RGB", (HISTORY_MAX_SIDE, HISTORY_MAX_SIDE // 2), (128, 128, 128))
+        items.append((turn.thumbnail, turn.title))
     return items
 
 
