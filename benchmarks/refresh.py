@@ -29,7 +29,8 @@ def main() -> int:
             cmd = [sys.executable, "-m", "lego_demo", "bench", "--suite", suite, "--out", str(out)]
             subprocess.run(cmd + (["--quick"] if args.quick else []), cwd=ROOT, check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            parts.append("#" + (out / "bench.md").read_text(encoding="utf-8").strip())
+            text = (out / "bench.md").read_text(encoding="utf-8")
+            parts.append("#" + text[text.index("## "):].strip())  # from its heading on (no stray log lines)
     core = subprocess.run([sys.executable, str(ROOT / "benchmarks/core_bench.py")], cwd=ROOT, check=True,
                           capture_output=True, text=True).stdout.strip()
     parts.append(core)

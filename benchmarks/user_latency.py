@@ -193,8 +193,8 @@ def markdown(report: dict) -> str:
             for t in trees:
                 c = cell[t]
                 parts.append(f"{c['p50_s']} | {c['p95_s']} | {c['cases']}/{c['cases'] + len(c['not_done'])}")
-            ratio = cell.get("ratio")
-            tail = f" {ratio['median']} ({ratio['of']}, {ratio['cases']} cases) |" if ratio else ""
+            both = cell.get("ratio")
+            tail = f" {both['median']} ({both['of']}, {both['cases']} cases) |" if both else ""
             lines.append(f"| {category} | {size} px | " + " | ".join(parts) + " |" + tail)
     if report.get("replans"):
         lines += ["", "| re-plan (in-process, with the first plan) | size | "

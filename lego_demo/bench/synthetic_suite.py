@@ -247,8 +247,9 @@ def markdown(report: dict) -> str:
              "|---|---|---|---|---|---|---|---|---|" + ("---|" if judged else "")]
     for name, c in report["categories"].items():
         rate = "—" if c["success_rate"] is None else f"{c['success_rate'] * 100:.0f}%"
-        figure = f"{c['median_figure']} dB" if c.get("median_figure") is not None else "—"
-        row = (f"| {name} | {c['n']} | {c['supported']} | {rate} | {c['p50_s']} | {c.get('p50_s_1024')} | {c['p95_s']} | "
+        figure = f"{c['median_figure']:.1f} dB" if c.get("median_figure") is not None else "—"
+        at_1024 = "—" if c.get("p50_s_1024") is None else c["p50_s_1024"]
+        row = (f"| {name} | {c['n']} | {c['supported']} | {rate} | {c['p50_s']} | {at_1024} | {c['p95_s']} | "
                f"{figure} | {c['check']} |")
         if judged:
             j = c.get("judged")
