@@ -53,8 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
 def create_app(args: argparse.Namespace):
     """(demo, launch kwargs) for these arguments; used by main() and by the tests."""
     from lego_demo.config import editor_config
+    from lego_demo.run_limits import return_freed_images
     from lego_demo.ui import build_app, launch_options
     from lego_demo.ui.examples import example_plugins
+
+    return_freed_images()  # a server's worker threads would otherwise keep freed images resident
 
     editor = Editor.from_config(editor_config(
         getattr(args, "config", None), getattr(args, "engine", []), plugins=[*args.bricks, *example_plugins()],

@@ -71,6 +71,13 @@ def _caps() -> dict:
         caps["steps"] = MAX_STEPS
     except ImportError:
         pass
+    try:  # a run's steps × image pixels (issue 21): the most steps a workflow may have at 2048 px
+        from lego_demo.images import WORKING_MAX_SIDE
+        from lego_demo.run_limits import DEFAULT_WORK_BUDGET
+
+        caps["steps"] = min(caps["steps"], DEFAULT_WORK_BUDGET // WORKING_MAX_SIDE**2)
+    except ImportError:
+        pass
     from lego_demo.images import MAX_PIXELS
 
     caps["pixels"] = MAX_PIXELS
@@ -160,10 +167,15 @@ class RssSampler(threading.Thread):
         while not self.stop.is_set():
             try:
                 procs = [self.proc, *self.proc.children(recursive=True)]
-                rss = sum(p.memory_info().rss for p in procs) / 2**20
-            except psutil.Error:
+            except psutil.Error:  # the server is gone
                 return
-            self.peak_mb = max(self.peak_mb, rss)
+            rss = 0
+            for p in procs:
+                try:
+                    rss += p.memory_info().rss
+                except psutil.Error:  # a child that ended meanwhile (this stopped the sampling before)
+                    pass
+            self.peak_mb = max(self.peak_mb, rss / 2**20)
             self.stop.wait(0.2)
 
 

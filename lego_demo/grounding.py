@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import importlib.util
 import threading
-from functools import cached_property
 from pathlib import Path
 
 import cv2
@@ -24,6 +23,7 @@ from skimage import measure
 from .colours import CATEGORIES, colour_labels
 from .errors import CannotDo, NotFound
 from .imaging import rgb
+from .lazy import cached_property
 from .regions import Region, assign_lines, components, disk, is_objectlike, segment_regions, touches_frame
 from .subject import main_subject, saliency_map, work_size
 

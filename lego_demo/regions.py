@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import cv2
 import numpy as np
 from scipy import ndimage
+
+from .lazy import cached_property
 
 
 @dataclass
