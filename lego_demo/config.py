@@ -10,7 +10,7 @@
     step_timeout = 300          # seconds; a step running longer is stopped
     run_budget = 20             # seconds of classical step time one run may take (lego_demo/run_limits.py)
     work_budget = 50.3          # megapixels of step work one run may ask for (steps × image megapixels)
-    megapixels_at_once = 12.6   # image megapixels of the runs going on at once (3 at 2048×2048)
+    megapixels_at_once = 8.4    # image megapixels of the runs going on at once (2 at 2048×2048)
     bricks = ["plugins/my_brick.py"]
 
     model_calls_per_device = 1  # heavy model calls at once per device (see lego_demo/slots.py)

@@ -39,7 +39,7 @@ DEFAULT_WORK_BUDGET = 12 * WORKING_MAX_SIDE**2  # steps × image pixels one run 
 DEFAULT_RUN_BUDGET_S = 20.0  # seconds of classical step time one run may take
 PREVIEW_SIDE = 384  # what a run keeps of an image nothing reads any more (the gallery's size)
 WORKING_PIXELS = "working pixels"  # the slot runs hold their image's pixels in
-DEFAULT_PIXELS_AT_ONCE = 3 * WORKING_MAX_SIDE**2  # three runs at the working size at once
+DEFAULT_PIXELS_AT_ONCE = 2 * WORKING_MAX_SIDE**2  # two runs at the working size at once
 MMAP_THRESHOLD = 1 << 20  # bytes: buffers at least this large get a mapping of their own
 _M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
 
