@@ -86,6 +86,7 @@ def cases():
     yield "SOS", "person (astronaut)", sos.sos, dict(image=astro)
     yield "SOS", "framed object (chelsea)", sos.sos, dict(image=chelsea)
     yield "SOS", "framed object (motorcycle)", sos.sos, dict(image=moto)
+    yield "SOS", "thin subject against the sky (rocket)", sos.sos, dict(image=rocket)
     yield "MASK-SEG", "spoon in a rough mask (coffee)", mask_seg.mask_seg, dict(image=coffee, mask=rough)
     yield "ADD-PRED", "a small bird top left (coffee)", add_pred.add_pred, dict(image=coffee, prompt="a small bird at the top left", mask=None)
     yield "CMI-PRED", "canvas 1.5 (coffee)", cmi_pred.cmi_pred, dict(image=coffee, top_ratio=1.5, bottom_ratio=1.0, left_ratio=1.5, right_ratio=1.0)

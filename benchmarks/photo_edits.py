@@ -86,6 +86,12 @@ EDITS: list[tuple[str, str, tuple[str, ...], str | None]] = [
     ("coins", "make the coins gold", (), None),
     ("coins", "make it look vintage", (), None),
     ("clock_motion", "make it sepia", (), None),
+    # removals over a painted mask, added to check the critic's verdicts against a person's look
+    ("coins", "remove the coin", (), "coin"),
+    ("motorcycle", "remove the red box", (), "red box"),
+    ("grace_hopper", "remove the name tag", (), "name tag"),
+    ("grace_hopper", "remove the ribbons", (), "ribbons"),
+    ("clock_motion", "remove the clock", (), "subject"),
 ]
 
 

@@ -72,6 +72,23 @@ def smooth(img: np.ndarray, mask: np.ndarray) -> bool:
     return float(np.median(grad[mask])) < SMOOTH_GRADIENT and mask.mean() > 0.1
 
 
+def soft_edge(img: np.ndarray, out: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """A sky meets what lies below it (a cloud bank, a haze, hills) along an edge that is a
+    guess, not an object's outline: where a smooth area hangs from the top of the frame, its new
+    colour fades in over ~1% of the long side upwards from its lower edge instead of stopping in
+    a hard, ragged line. Its sides (masts, a rocket, lattice gaps) stay crisp, and so does a
+    smooth object (a cup, a wall's lower edge) that does not reach the top."""
+    px = max(2.0, 0.008 * max(mask.shape))
+    below = np.empty(mask.shape, np.float32)  # how far each pixel's column stays in the mask downwards
+    run = np.full(mask.shape[1], px, np.float32)  # the image's bottom edge is not a boundary
+    for y in range(mask.shape[0] - 1, -1, -1):
+        run = np.where(mask[y], run + 1, 0)
+        below[y] = run
+    hanging = np.cumprod(mask, axis=0).astype(bool)  # in the mask all the way up to the top row
+    weight = np.where(hanging, np.clip(below / px, 0, 1), mask.astype(np.float32))[..., None]
+    return np.clip(img.astype(np.float32) * (1 - weight) + out.astype(np.float32) * weight + 0.5, 0, 255).astype(np.uint8)
+
+
 def smooth_noise(shape, rng: np.random.Generator, cell: int) -> np.ndarray:
     """Value noise in [-1, 1]: random grid, bicubic upsampling."""
     h, w = shape
@@ -208,6 +225,8 @@ def rcm(ctx, image, mask, prompt, strength=None):
             pull = min(1.0, max(0.0, pull * float(strength) / LUMA_PULL))
         # … and its gentle gradient is stretched so it still reads in the new colour
         out = recolour(stretched(img, mask) if flat else img, mask, c.rgb, pull)
+        if flat:
+            out = soft_edge(img, out, mask)
     return {"image": keep_outside(img, out, mask)}
 
 

@@ -305,7 +305,9 @@ class Editor:
               on_text: Callable[[str], None] | None = None, on_plan: Callable[[Plan], None] | None = None,
               on_progress: Callable[[StepEvent], None] | None = None):
         """Think-while-Edit: plan, run, critique, refine, for at most `turns` turns; the best turn
-        wins. Raises the first turn's error when no turn produced an image."""
+        wins. Raises the first turn's error when no turn produced an image, and Declined when the
+        best turn is a removal whose fill the critic found to be a smear."""
+        from .critics.evidence import smear
         from .think import DEFAULT_THRESHOLD, DEFAULT_TURNS, think_while_edit
 
         inputs = self.prepare(image, mask)
@@ -318,6 +320,12 @@ class Editor:
         if outcome.best_turn is None:
             first = outcome.turns[0]
             raise first.exception or Declined(f"the edit produced no image to judge ({outcome.stopped})")
+        smeared = smear(outcome.best_turn.critique.checks) if outcome.best_turn.critique else None
+        if smeared is not None:  # a removal that leaves a smudge is not done: say so, with the next step
+            raise Declined(f"the best offline removal (of {len(outcome.turns)} tried) is a smear, not a clean removal: "
+                           f"{smeared.name} = {smeared.value or 0:.2f} (target {smeared.target}). So the edit was not "
+                           "applied: mark a smaller part to remove, or configure the generative engine "
+                           "(--engine INPAINT=diffusers-inpaint:MODEL_DIR, see docs/MODELS.md)")
         return outcome
 
     # -- results ------------------------------------------------------------------------------

@@ -64,15 +64,24 @@ def _sky(image: np.ndarray) -> np.ndarray:
     return _per_pixel_rim(image, fit_edges(image, m))
 
 
+def beside(k: int) -> int:
+    """Height of the window (k wide) in which a pixel compares itself with the sky: short, so
+    the sky it is compared with lies beside it. A gap in a lattice has sky beside it; a cloud
+    bank's top below the horizon has only sky above it, which it resembles near the horizon —
+    with a tall window the sky crept down into the clouds, ragged."""
+    return max(3, k // 8) | 1
+
+
 def _per_pixel_rim(image: np.ndarray, coarse: np.ndarray) -> np.ndarray:
     """Near the sky's outline, each full-size pixel decides for itself: sky where it has the
-    colour of the sky around it (the gaps in a lattice mast), not where it does not (the mast's
+    colour of the sky beside it (the gaps in a lattice mast), not where it does not (the mast's
     bars), so thin structures are neither painted over nor boxed in."""
     h, w = coarse.shape
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
     k = (max(h, w) // 20) | 1
-    weight = cv2.blur(coarse.astype(np.float32), (k, k))
-    local = cv2.blur(lab * coarse[..., None], (k, k)) / np.maximum(weight, 1e-6)[..., None]
+    window = (k, beside(k))
+    weight = cv2.blur(coarse.astype(np.float32), window)
+    local = cv2.blur(lab * coarse[..., None], window) / np.maximum(weight, 1e-6)[..., None]
     r = max(2, max(h, w) // 40)
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
     rim = cv2.dilate(coarse.astype(np.uint8), disk).astype(bool) & ~cv2.erode(coarse.astype(np.uint8), disk).astype(bool)
@@ -82,11 +91,12 @@ def _per_pixel_rim(image: np.ndarray, coarse: np.ndarray) -> np.ndarray:
 
 def _grow_to_sky_colour(lab: np.ndarray, m: np.ndarray) -> np.ndarray:
     """The sky found by texture misses a rim next to towers, wires and the horizon (texture is
-    measured over a window): pixels near it that have the colour of the sky around them join it."""
+    measured over a window): pixels near it that have the colour of the sky beside them join it."""
     sh, sw = m.shape
     k = 2 * (max(sh, sw) // 24) + 1
-    weight = cv2.blur(m.astype(np.float32), (k, k))
-    local = cv2.blur(lab * m[..., None], (k, k)) / np.maximum(weight, 1e-6)[..., None]
+    window = (k, beside(k))
+    weight = cv2.blur(m.astype(np.float32), window)
+    local = cv2.blur(lab * m[..., None], window) / np.maximum(weight, 1e-6)[..., None]
     like = (weight > 0.15) & (np.linalg.norm(lab - local, axis=2) < 12.0)
     n, ids = cv2.connectedComponents((like | m).astype(np.uint8), connectivity=4)
     keep = np.unique(ids[m])

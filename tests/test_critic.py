@@ -78,3 +78,52 @@ def test_loop_recovers_a_too_weak_recolour(editor):
     assert rcm.inputs["strength"] is not None and best.index > 1
     light = lambda img: float(img[scene.objects[0].mask].mean())  # noqa: E731
     assert light(best.result) > light(first.result) + 20  # a truly light yellow, not mustard
+
+
+def _grainy(seed: int = 0) -> np.ndarray:
+    """A grainy surface (a tray, a jacket): fine noise over a soft gradient."""
+    rng = np.random.default_rng(seed)
+    base = np.linspace(60, 120, 320, dtype=np.float32)[None, :, None].repeat(240, 0).repeat(3, 2)
+    return np.clip(base + rng.normal(0, 12, (240, 320, 1)), 0, 255).astype(np.uint8)
+
+
+class _Step:
+    number, brick = 3, "INPAINT"
+
+
+def test_a_smooth_smear_on_a_grainy_surface_is_not_a_clean_removal():
+    """The spoon, the coin, the ribbons: a diffusion fill the colour of its surroundings but
+    without their grain scored 10/10 where a person saw a smudge."""
+    import cv2
+
+    from lego_demo.critics import evidence
+
+    surface = _grainy()
+    hole = np.zeros(surface.shape[:2], bool)
+    hole[80:160, 120:200] = True
+    smear = cv2.inpaint(surface, hole.astype(np.uint8), 5, cv2.INPAINT_TELEA)
+    bad, good = evidence.fill_grain(_Step, smear, hole), evidence.fill_grain(_Step, surface, hole)
+    assert not bad.passed and bad.cap is not None and good.passed
+
+
+def test_an_outline_left_around_a_fill_is_seen():
+    """The coin's bright rim stayed around the fill."""
+    import cv2
+
+    from lego_demo.critics import evidence
+
+    surface = _grainy(1)
+    hole = np.zeros(surface.shape[:2], bool)
+    cv2.circle(hole.view(np.uint8), (160, 120), 50, 1, -1)
+    rim = surface.copy()
+    cv2.circle(rim, (160, 120), 50, (230, 230, 230), 2)
+    assert not evidence.outline_left(_Step, rim, hole, 0.5).passed
+    assert evidence.outline_left(_Step, surface, hole, 1.0).passed
+
+
+def test_a_failed_decisive_check_caps_the_score():
+    from lego_demo.critics.base import Check
+
+    checks = [Check(f"c{i}", "quality", True, 1.0, "") for i in range(9)] + [
+        Check("smear", "quality", False, 0.2, "", cap=5.0)]
+    assert OfflineCritic._score("x", checks).quality == 5.0

@@ -539,10 +539,10 @@ def test_think_events_stream_each_turn_and_the_views_show_scores(rule_editors, o
     run = events[-1].payload
     strip = think_strip_markdown(run)
     assert "2 of 3 turn(s)" in strip and "Best: turn 2" in strip
-    assert "turn 1 · semantic 7.5 · quality 10.0 · refine: expand the mask" in strip
+    assert "turn 1 · semantic 7.5 · quality 8.6 · refine: expand the mask" in strip  # the outline left also costs quality
     assert "★ turn 2 · semantic 10.0 · quality 10.0 · plan RES → GROW" in strip and "cached steps 1" in strip
     items = think_strip_items(run)
-    assert [caption for _, caption in items] == ["turn 1 · semantic 7.5 · quality 10.0",
+    assert [caption for _, caption in items] == ["turn 1 · semantic 7.5 · quality 8.6",
                                                  "★ turn 2 · semantic 10.0 · quality 10.0"]
     panel = critique_markdown(run.turns[0])
     assert "✗" in panel and "left nothing of the object" in panel and "Refined instruction" in panel

@@ -24,6 +24,7 @@ class Check:
     target: str
     detail: str = ""
     fix: str | None = None  # feedback a Builder understands that would address a failure
+    cap: float | None = None  # when it fails, its kind's score is at most this (it decides the verdict)
 
     def __post_init__(self):
         # measured with numpy, kept as plain Python: traces and critiques are written as JSON

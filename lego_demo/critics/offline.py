@@ -31,6 +31,7 @@ REMOVAL = {"INPAINT", "FASTINPAINT"}
 MONOCHROME = re.compile(r"black[\s-]*(?:and|&)[\s-]*white|\bgr[ae]y(?:scale)?\b|monochrome|\bb\s*&\s*w\b", re.I)
 CHANGES = {"CBG": 10.0, "STYLE": 8.0, "ENV": 6.0, "POSE": 6.0, "FILL": 6.0, "TONE": 4.0, "BRIGHT": 4.0}
 KEEP_PSNR_DB = 40.0
+OUTSIDE_CAP = 6.0  # damage outside the edited area is never a good edit, however many checks pass
 HUE_TOLERANCE_DEG = 20.0
 LIGHTNESS_TOLERANCE = 35.0  # on OpenCV's 8-bit L scale (0-255), i.e. about 14 L*
 REMNANT_DELTA_E = 18.0  # a colour this far from every colour of the farther band is "not background"
@@ -92,7 +93,7 @@ class OfflineCritic:
                 union = np.logical_or.reduce(masks)
                 keep = psnr(source, edited, ~union) if (~union).any() else float("inf")
                 checks.append(Check("pixels outside the edited area kept", "quality", keep >= KEEP_PSNR_DB,
-                                    min(keep, 99.0), f">= {KEEP_PSNR_DB:g} dB PSNR"))
+                                    min(keep, 99.0), f">= {KEEP_PSNR_DB:g} dB PSNR", cap=OUTSIDE_CAP))
                 checks.append(self._seam(source, edited, union))
             styled = run is not None and any(s.brick in ("STYLE", "FLUX-STYLE") for s in run.workflow.steps)
             if styled:  # a pencil sketch's white paper or a noir's black is the style, not damage
@@ -110,8 +111,10 @@ class OfflineCritic:
         if colour is not None:
             out.append(colour)
         out.extend(evidence.subject_kept(step, source, edited, mask, run, seen))
-        if brick in REMOVAL and mask is not None and mask.shape == edited.shape[:2]:
+        if brick in REMOVAL and mask is not None and mask.shape == edited.shape[:2] and mask.any():
             out.append(evidence.fill_quality(step, edited, mask))
+            grain = evidence.fill_grain(step, edited, mask)
+            out += [grain, evidence.fill_streaks(step, edited, mask), evidence.outline_left(step, edited, mask, grain.value)]
         return out
 
     @staticmethod
@@ -276,7 +279,8 @@ class OfflineCritic:
             value = 10.0 * sum(c.passed for c in mine) / len(mine) if mine else 5.0
             if kind == "semantic" and any(evidence.unverified(c) for c in checks):
                 value = min(value, UNVERIFIED_CAP)  # an unconfirmed target is never a clear success
-            return value
+            caps = [c.cap for c in mine if not c.passed and c.cap is not None]
+            return min([value, *caps])
 
         failed = [c for c in checks if not c.passed]
         fixes = list(dict.fromkeys(c.fix for c in failed if c.fix))
