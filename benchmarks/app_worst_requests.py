@@ -11,7 +11,8 @@ cache off so that every edit computes) and drives it with gradio_client:
    worst request of each kind the hardening issue names (`worst_requests`): a long TEXT, a long
    RES prompt, a huge workflow, a decompression-bomb upload — each both as the issue sent it
    (far beyond any bound) and as the largest request the app's bounds accept (read from the
-   code: spec.MAX_STR_CHARS, validate.MAX_STEPS, images.MAX_PIXELS), on a 2048 px image.
+   code: spec.MAX_STR_CHARS, validate.MAX_STEPS and run_limits.DEFAULT_WORK_BUDGET at 2048 px,
+   images.MAX_PIXELS), on a 2048 px image.
 
 Everything is bounded: every call has a client-side timeout, the run has an overall deadline,
 and the server process is killed at the end. The server's resident memory (its process tree)

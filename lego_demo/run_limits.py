@@ -15,8 +15,8 @@ The validator bounds what a workflow may say; these bound what running it may ta
   byte bound decides whether the full image stays. Masks, numbers and text stay: the checks
   after a run (verify.py, the critics) read masks, at 1 byte a pixel.
 - **memory in flight**: a run holds its image's pixels in the "working pixels" slot
-  (`Executor.pixels_at_once`), so runs on small images go ahead while at most a few at the
-  working size run at once.
+  (`Executor.pixels_at_once`), so runs on small images go ahead while only two at the working
+  size (by default) run at once.
 - **memory freed**: a server process calls `return_freed_images` once, so that an image
   buffer freed by any worker thread goes back to the system (glibc).
 

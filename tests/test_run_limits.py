@@ -105,6 +105,20 @@ def test_the_cli_exits_3_when_a_run_is_too_heavy(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+def test_the_operator_sets_the_budgets_in_lego_toml(tmp_path):
+    from lego_demo.config import editor_config
+    from lego_demo.errors import BadInput
+
+    (tmp_path / "lego.toml").write_text("run_budget = 5\nwork_budget = 10\nmegapixels_at_once = 4.2\n")
+    executor = Editor.from_config(editor_config(tmp_path / "lego.toml")).executor
+    assert (executor.run_budget, executor.work_budget, executor.pixels_at_once) == (5.0, 10_000_000, 4_200_000)
+    assert Editor.from_config(editor_config(tmp_path / "lego.toml", run_budget=7)).executor.run_budget == 7.0
+    for bad in ("run_budget = 0", "work_budget = -1", 'megapixels_at_once = "lots"'):
+        (tmp_path / "bad.toml").write_text(bad + "\n")
+        with pytest.raises(BadInput, match=bad.split(" ")[0]):
+            editor_config(tmp_path / "bad.toml")
+
+
 # -- 2. what a run holds -----------------------------------------------------------------------------
 def test_a_long_chain_holds_only_the_images_later_steps_read():
     """Before: every step's output stayed in the run's values until the run ended (a 32-step
