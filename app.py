@@ -52,8 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def make_editor(args: argparse.Namespace) -> Editor:
     from lego_demo.config import editor_config
+    from lego_demo.run_limits import return_freed_images
     from lego_demo.ui.examples import example_plugins
 
+    return_freed_images()  # a server's worker threads would otherwise keep freed images resident
     return Editor.from_config(editor_config(
         getattr(args, "config", None), getattr(args, "engine", []), plugins=[*args.bricks, *example_plugins()],
         cache_mb=args.cache_mb, builder=args.builder, seed=args.seed,

@@ -11,7 +11,8 @@ cache off so that every edit computes) and drives it with gradio_client:
    worst request of each kind the hardening issue names (`worst_requests`): a long TEXT, a long
    RES prompt, a huge workflow, a decompression-bomb upload — each both as the issue sent it
    (far beyond any bound) and as the largest request the app's bounds accept (read from the
-   code: spec.MAX_STR_CHARS, validate.MAX_STEPS, images.MAX_PIXELS), on a 2048 px image.
+   code: spec.MAX_STR_CHARS, validate.MAX_STEPS and run_limits.DEFAULT_WORK_BUDGET at 2048 px,
+   images.MAX_PIXELS), on a 2048 px image.
 
 Everything is bounded: every call has a client-side timeout, the run has an overall deadline,
 and the server process is killed at the end. The server's resident memory (its process tree)
@@ -69,6 +70,13 @@ def _caps() -> dict:
         from lego_demo.validate import MAX_STEPS
 
         caps["steps"] = MAX_STEPS
+    except ImportError:
+        pass
+    try:  # a run's steps × image pixels (issue 21): the most steps a workflow may have at 2048 px
+        from lego_demo.images import WORKING_MAX_SIDE
+        from lego_demo.run_limits import DEFAULT_WORK_BUDGET
+
+        caps["steps"] = min(caps["steps"], DEFAULT_WORK_BUDGET // WORKING_MAX_SIDE**2)
     except ImportError:
         pass
     from lego_demo.images import MAX_PIXELS
@@ -160,10 +168,15 @@ class RssSampler(threading.Thread):
         while not self.stop.is_set():
             try:
                 procs = [self.proc, *self.proc.children(recursive=True)]
-                rss = sum(p.memory_info().rss for p in procs) / 2**20
-            except psutil.Error:
+            except psutil.Error:  # the server is gone
                 return
-            self.peak_mb = max(self.peak_mb, rss)
+            rss = 0
+            for p in procs:
+                try:
+                    rss += p.memory_info().rss
+                except psutil.Error:  # a child that ended meanwhile (this stopped the sampling before)
+                    pass
+            self.peak_mb = max(self.peak_mb, rss / 2**20)
             self.stop.wait(0.2)
 
 

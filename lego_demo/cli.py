@@ -26,6 +26,9 @@ def _common(top: bool) -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", default=default(False), help="show tracebacks")
     p.add_argument("--step-timeout", type=float, default=default(None), metavar="SECONDS",
                    help="stop a step that runs longer than this (default 300, or step_timeout in the config file)")
+    p.add_argument("--run-budget", type=float, default=default(None), metavar="SECONDS",
+                   help="stop a run whose classical steps take longer than this in all (default 20, or run_budget "
+                   "in the config file)")
     p.add_argument("--config", default=default(None), metavar="PATH",
                    help="lego.toml with [engines.BRICK] engine/model/... (default $LEGO_CONFIG; none = classical engines)")
     p.add_argument("--engine", action="append", default=default([]), metavar="BRICK=ENGINE[:MODEL]",
@@ -125,6 +128,7 @@ def _editor(args) -> Editor:
         model=getattr(args, "model", None), quant=getattr(args, "quant", None),
         base_url=getattr(args, "base_url", None), prompt_file=getattr(args, "prompt_file", None),
         critic_prompt_file=getattr(args, "critic_prompt_file", None), step_timeout=args.step_timeout,
+        run_budget=args.run_budget,
     ))
 
 

@@ -8,6 +8,9 @@
     seed = 0
     cache_mb = 256              # step cache size (benchmarks/step_cache_rss.py)
     step_timeout = 300          # seconds; a step running longer is stopped
+    run_budget = 20             # seconds of classical step time one run may take (lego_demo/run_limits.py)
+    work_budget = 50.3          # megapixels of step work one run may ask for (steps × image megapixels)
+    megapixels_at_once = 8.4    # image megapixels of the runs going on at once (2 at 2048×2048)
     bricks = ["plugins/my_brick.py"]
 
     model_calls_per_device = 1  # heavy model calls at once per device (see lego_demo/slots.py)
@@ -131,7 +134,7 @@ def editor_config(path: str | Path | None = None, engine_flags: list[str] | None
                   cache_mb: float | None = None, images_base_url: str | None = None, **given: Any):
     """The EditorConfig for a CLI or app start: a flag that was given (not None) wins over the
     config file, which wins over the defaults. `given`: builder, critic, seed, model, quant, base_url,
-    prompt_file, critic_prompt_file, step_timeout."""
+    prompt_file, critic_prompt_file, step_timeout, run_budget."""
     from .editor import EditorConfig
 
     data = load_config(path)
@@ -161,14 +164,22 @@ def editor_config(path: str | Path | None = None, engine_flags: list[str] | None
         ray=dict(data.get("ray", {})),
         ray_bricks=ray_bricks(flags),
         step_timeout=_seconds(pick("step_timeout", EditorConfig.step_timeout)),
+        run_budget=_seconds(pick("run_budget", EditorConfig.run_budget), "run_budget"),
+        work_budget=round(_positive(data.get("work_budget", EditorConfig.work_budget / 1e6), "work_budget") * 1e6),
+        pixels_at_once=round(_positive(data.get("megapixels_at_once", EditorConfig.pixels_at_once / 1e6),
+                                       "megapixels_at_once") * 1e6),
     )
 
 
-def _seconds(value: Any) -> float:
+def _positive(value: Any, name: str, unit: str = "megapixels") -> float:
     try:
-        seconds = float(value)
+        number = float(value)
     except (TypeError, ValueError):
-        seconds = float("nan")
-    if not 0 < seconds < float("inf"):
-        raise BadInput(f"step_timeout must be a positive number of seconds, got {value!r}")
-    return seconds
+        number = float("nan")
+    if not 0 < number < float("inf"):
+        raise BadInput(f"{name} must be a positive number of {unit}, got {value!r}")
+    return number
+
+
+def _seconds(value: Any, name: str = "step_timeout") -> float:
+    return _positive(value, name, "seconds")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,10 @@ import numpy as np
 from .builders.base import Builder, Plan, PlanRequest
 from .errors import BadInput, Declined, InvalidWorkflow
 from .executor import DEFAULT_CACHE_BYTES, DEFAULT_STEP_TIMEOUT_S, Executor, RunResult, StepCache, StepEvent
+from .lazy import cached_property
 from .models import ModelManager
 from .registry import Registry
+from .run_limits import DEFAULT_PIXELS_AT_ONCE, DEFAULT_RUN_BUDGET_S, DEFAULT_WORK_BUDGET
 from .slots import Slots
 from .types import ValueType, content_key, input_key
 from .validate import Validation, validate
@@ -55,6 +56,11 @@ class EditorConfig:
     ray: dict[str, Any] = field(default_factory=dict)  # lego.toml [ray]: address → call the deployments
     ray_bricks: list[str] = field(default_factory=list)  # --engine BRICK=ray:ENGINE
     step_timeout: float = DEFAULT_STEP_TIMEOUT_S  # seconds; a step running longer is stopped
+    # what one run may take (lego_demo/run_limits.py): classical step seconds, steps × image pixels,
+    # and the image pixels of the runs going on at once
+    run_budget: float = DEFAULT_RUN_BUDGET_S
+    work_budget: int = DEFAULT_WORK_BUDGET
+    pixels_at_once: int = DEFAULT_PIXELS_AT_ONCE
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,9 @@ class Editor:
             place_on_ray(registry, config)  # connects lazily, on the first call or availability check
         models = ModelManager(max_bytes=config.models_max_bytes)  # loads nothing until a step needs it
         executor = Executor(registry, cache=StepCache(config.cache_bytes), seed=config.seed, models=models,
-                            slots=Slots(config.model_calls_per_device), step_timeout=config.step_timeout)
+                            slots=Slots(config.model_calls_per_device), step_timeout=config.step_timeout,
+                            run_budget=config.run_budget, work_budget=config.work_budget,
+                            pixels_at_once=config.pixels_at_once)
         editor = cls(registry, executor=executor, config=config, models=models)
         from .startup import start_models
 
@@ -197,7 +205,7 @@ class Editor:
         """Read an image (path, bytes, PIL image or array) and an optional mask, check the mask
         against the image's size before decoding the image, and fit both to the working size.
         An all-empty mask counts as no mask. Inputs pass through unchanged."""
-        from .images import fit_mask, fit_working_size, image_size, load_image, load_mask
+        from .images import WORKING_MAX_SIDE, fit_mask, image_size, load_image, load_mask
 
         if isinstance(image, Inputs):
             if mask is not None:
@@ -211,7 +219,7 @@ class Editor:
             m = load_mask(mask, image_size(image))
             if not m.any():
                 m = None
-        arr = fit_working_size(load_image(image, notes=notes), notes=notes)
+        arr = load_image(image, notes=notes, max_side=WORKING_MAX_SIDE)  # fitted while decoding
         if m is not None:
             m = fit_mask(m, arr.shape[:2])
         return Inputs(arr, m, tuple(notes))

@@ -63,6 +63,11 @@ class StepTimeout(CannotDo):
         super().__init__(f"took longer than the step time limit of {seconds:g} s and {how}")
 
 
+class TooHeavy(CannotDo):
+    """A run went past its budget of processing time (Executor `run_budget`): one request may
+    not hold the server's processors for long; it names what to make smaller."""
+
+
 class Declined(LegoError):
     """The Builder declined the request, with its reason."""
 

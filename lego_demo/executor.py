@@ -3,6 +3,10 @@
 Each step's outputs are cached under a key of (brick, engine, engine version, literal
 inputs, keys of upstream values, seed). Upstream keys chain, so a re-plan that keeps the
 first steps of a workflow re-uses their outputs and runs only what changed.
+
+A run is bounded (lego_demo/run_limits.py): its classical steps share a budget of processing
+time, it holds an image at full size only while a later step or the result reads it, and it
+holds its pixels in a slot so that only a few runs at the working size go on at once.
 """
 
 from __future__ import annotations
@@ -19,8 +23,26 @@ from typing import Any
 
 import numpy as np
 
-from .errors import BadInput, CannotDo, InvalidWorkflow, LegoError, StepCannotDo, StepError
+from .errors import (
+    BadInput,
+    CannotDo,
+    InvalidWorkflow,
+    LegoError,
+    StepCannotDo,
+    StepError,
+    StepTimeout,
+    TooHeavy,
+)
 from .registry import Registry
+from .run_limits import (
+    DEFAULT_PIXELS_AT_ONCE,
+    DEFAULT_RUN_BUDGET_S,
+    DEFAULT_WORK_BUDGET,
+    WORKING_PIXELS,
+    Release,
+    RunClock,
+    check_work,
+)
 from .slots import Slots
 from .spec import RunContext
 from .stoppable import run_stoppable
@@ -114,7 +136,9 @@ class StepTrace:
 class RunResult:
     workflow: Workflow
     results: list[Any]  # one value per `result` entry, in order
-    values: dict[int, dict[str, Any]]  # every step's outputs, for galleries
+    # every step's outputs, for galleries and checks: scalars, masks and the results at full size;
+    # an image no later step or the result needed, as a preview of at most PREVIEW_SIDE px
+    values: dict[int, dict[str, Any]]
     trace: list[StepTrace] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -186,7 +210,8 @@ def _literal_json(value: Any) -> Any:
 class Executor:
     def __init__(self, registry: Registry, cache: StepCache | None = None, seed: int = 0, models: Any = None,
                  step_timeout: float | None = DEFAULT_STEP_TIMEOUT_S, max_pixels: int = MAX_VALUE_PIXELS,
-                 slots: Slots | None = None):
+                 slots: Slots | None = None, run_budget: float | None = DEFAULT_RUN_BUDGET_S,
+                 work_budget: int | None = DEFAULT_WORK_BUDGET, pixels_at_once: int = DEFAULT_PIXELS_AT_ONCE):
         self.registry = registry
         self.cache = cache if cache is not None else StepCache()
         self.seed = seed
@@ -198,6 +223,10 @@ class Executor:
         self.step_timeout = step_timeout
         self.max_pixels = max_pixels
         self.slots = slots if slots is not None else Slots()  # concurrency limits per device / server
+        self.run_budget = run_budget  # seconds of classical step time per run (None: unlimited)
+        self.work_budget = work_budget  # steps × image pixels per run (None: unlimited)
+        self.pixels_at_once = pixels_at_once  # image pixels of the runs going on at once (run_limits.py)
+        self.in_flight = Slots()  # holds those pixels
 
     def check_engines(self, workflow: Workflow) -> None:
         """Before running: every step's brick must have an engine that can run here."""
@@ -235,6 +264,7 @@ class Executor:
             raise BadInput(
                 f"the mask must be a {image.shape[1]}×{image.shape[0]} mask matching the image"
             )
+        check_work(len(wf.steps), image.shape, self.work_budget)
 
         needed: dict[int, set[str]] = {}
         for s in wf.steps:
@@ -253,10 +283,18 @@ class Executor:
             values[None]["mask"] = mask
             keys[None]["mask"] = content_key(mask)
         order = run_order(wf)
+        release = Release(order, wf.result)
         trace: list[StepTrace] = []
+        clock = RunClock(self.run_budget)
+        pixels = int(image.shape[0] * image.shape[1])
+        self.in_flight.acquire(WORKING_PIXELS, self.pixels_at_once, pixels)
         started = time.perf_counter()
-        for index, step in enumerate(order, 1):
-            trace.append(self._run_step(step, index, len(order), values, keys, needed, on_progress))
+        try:
+            for index, step in enumerate(order, 1):
+                trace.append(self._run_step(step, index, len(order), values, keys, needed, on_progress, clock))
+                release.after(index, step.number, values)
+        finally:
+            self.in_flight.release(WORKING_PIXELS, pixels)
         results = [values[r.step][r.name] for r in wf.result if isinstance(r, Ref)]
         return RunResult(
             workflow=wf,
@@ -279,7 +317,7 @@ class Executor:
         step = Step(1, spec.name, {"image": Ref(None, "image"), **inputs}, {r.name: r for r in wanted})
         return self.run(Workflow(f"{spec.name} (check)", [step], wanted), image).values[1]
 
-    def _run_step(self, step, index, total, values, keys, needed, on_progress) -> StepTrace:
+    def _run_step(self, step, index, total, values, keys, needed, on_progress, clock: RunClock) -> StepTrace:
         spec = self.registry.get(step.brick)
         engine = self.registry.choose_engine(spec, step.engine)  # the cache key names it
         args: dict[str, Any] = {}
@@ -313,9 +351,26 @@ class Executor:
         if not hit:
             emit("running")
             ctx = RunContext(step=step.number, seed=self.seed, needed=wanted, options=options, models=self.models)
+            # a classical step's limit is the run's budget left, when that is shorter than the step limit
+            left = clock.left() if engine.kind == "classical" and engine.where == "here" else None
+            by_budget = left is not None and (self.step_timeout is None or left < self.step_timeout)
             try:
-                outputs = self._call(engine, ctx, args)
+                try:
+                    if by_budget and left <= 0:
+                        raise StepTimeout(0, "was not started")
+                    outputs = self._call(engine, ctx, args, left if by_budget else self.step_timeout)
+                except StepTimeout:
+                    if not by_budget:
+                        raise
+                    size = next((f"{v.shape[1]}×{v.shape[0]}" for v in args.values() if isinstance(v, np.ndarray)), None)
+                    raise clock.too_heavy(step, spec.name, index, total, size) from None
+                finally:
+                    if left is not None:
+                        clock.spent += time.perf_counter() - t0
                 outputs = self._check_outputs(spec, engine.name, outputs, produced, wanted, self.max_pixels)
+            except TooHeavy as exc:  # the run's failure, not the step's: not wrapped in a StepError
+                emit("failed", time.perf_counter() - t0, str(exc))
+                raise
             except Exception as exc:
                 emit("failed", time.perf_counter() - t0, str(exc))
                 if not isinstance(exc, LegoError):  # a bug, not a refusal: keep its traceback
@@ -341,15 +396,15 @@ class Executor:
             where=engine.where,
         )
 
-    def _call(self, engine, ctx: RunContext, args: dict[str, Any]) -> Any:
-        """Run an engine in its concurrency slot (see `slots`), under the step time limit (the
-        wait for the slot does not count); one that overruns is stopped (stoppable.py) and keeps
-        its slot until its thread really ends."""
+    def _call(self, engine, ctx: RunContext, args: dict[str, Any], limit: float | None) -> Any:
+        """Run an engine in its concurrency slot (see `slots`), under its time limit (the wait
+        for the slot does not count); one that overruns is stopped (stoppable.py) and keeps its
+        slot until its thread really ends."""
         slot = self.slots.slot_for(engine, ctx.options)
         if slot is not None:
             self.slots.acquire(*slot)
         release = (lambda: self.slots.release(slot[0])) if slot is not None else None
-        return run_stoppable(lambda: engine.run(ctx, **args), self.step_timeout, f"lego-step{ctx.step}",
+        return run_stoppable(lambda: engine.run(ctx, **args), limit, f"lego-step{ctx.step}",
                              on_end=release)
 
     @staticmethod

@@ -11,7 +11,6 @@ faces, text, saliency) so a phrase with several words does not repeat work.
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,7 @@ from . import detectors
 from .colours import CATEGORIES, colour_labels
 from .errors import CannotDo, NotFound
 from .imaging import rgb
-from .lazy import lazy
+from .lazy import cached_property, lazy
 from .regions import Region, assign_lines, components, disk, is_objectlike, segment_regions, touches_frame
 
 cv2 = lazy("cv2")

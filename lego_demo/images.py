@@ -1,6 +1,9 @@
 """Reading and writing images and masks safely: size limits before decoding, clear errors.
 
 Images become uint8 RGB (or RGBA when the file has real transparency); masks become bool.
+An image read for editing is fitted to the working size while it is decoded (`max_side`):
+a JPEG decodes at a reduced scale, other formats are reduced before their mode is converted,
+so a photo just under the pixel limit never exists in memory more than once at full size.
 """
 
 from __future__ import annotations
@@ -72,22 +75,65 @@ def image_size(source: Any, what: str = "image") -> tuple[int, int]:
     return (h, w) if turned else (w, h)
 
 
-def load_image(source: Any, what: str = "image", max_pixels: int = MAX_PIXELS, notes: list[str] | None = None) -> np.ndarray:
-    """An RGB/RGBA uint8 array from a path, bytes, PIL image or array; BadInput names the problem."""
+def load_image(source: Any, what: str = "image", max_pixels: int = MAX_PIXELS, notes: list[str] | None = None,
+               max_side: int | None = None) -> np.ndarray:
+    """An RGB/RGBA uint8 array from a path, bytes, PIL image or array; BadInput names the problem.
+    With `max_side`, the image is fitted to it as `fit_working_size` would, while decoding."""
     if isinstance(source, np.ndarray):
-        return _from_array(source, what)
+        arr = _from_array(source, what)
+        return arr if max_side is None else fit_working_size(arr, max_side, notes)
     im, name = _open(source, what)
-    _within_limit(im, name, max_pixels)
+    w, h = _within_limit(im, name, max_pixels)
     if getattr(im, "is_animated", False):
         im.seek(0)
         if notes is not None:
             notes.append(f"{name} is animated: its first frame is used")
+    size = None
+    if max_side is not None and max(w, h) > max_side:
+        scale = max_side / max(w, h)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))  # in the file's orientation
+        if im.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 scale, still at least `size`
+            im.draft(im.mode, size)
     try:
         im.load()
-        im = ImageOps.exif_transpose(im)
+        if size is None:
+            im = ImageOps.exif_transpose(im)
+        else:  # reduced first, then turned (a TIFF's orientation does not survive a resize)
+            turn = _TURNS.get(im.getexif().get(0x0112))
+            im = _fitted(im, size)
+            if turn is not None:
+                im = im.transpose(turn)
+                w, h, size = h, w, size[::-1]
     except (OSError, SyntaxError, ValueError) as exc:
         raise BadInput(f"{name} is truncated or corrupt ({exc})") from None
+    if size is not None and notes is not None:
+        notes.append(_downscaled_note(w, h, size, max_side))
     return _to_rgb(im)
+
+
+# EXIF orientation → the turn that shows the picture upright (as ImageOps.exif_transpose)
+_TURNS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+          5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+          8: Image.Transpose.ROTATE_90}
+
+
+def _fitted(im: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """`im` resized to `size` (Lanczos after an integer box reduction: Pillow's reducing_gap), in
+    a mode that resizes without losing what `_to_rgb` reads (16-bit samples, alpha)."""
+    if im.mode.startswith("I") or im.mode == "F":  # to 8 bits first, scaled as `_to_rgb` does
+        lo, hi = im.getextrema()
+        if im.mode == "F":
+            im = im.point(lambda v: (v - lo) * (255 / max(hi - lo, 1e-9)) + 0.5)
+        else:
+            im = im.convert("I").point(lambda v: v * (255 / max(hi, 255)) + 0.5)
+        im = im.convert("L")
+    elif im.mode not in ("RGB", "RGBA", "L", "LA"):
+        im = im.convert("RGBA" if _has_alpha(im) else "L" if im.mode == "1" else "RGB")
+    return im.resize(size, Image.LANCZOS, reducing_gap=3.0)
+
+
+def _has_alpha(im: Image.Image) -> bool:
+    return im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
 
 
 def _to_rgb(im: Image.Image) -> np.ndarray:
@@ -99,9 +145,9 @@ def _to_rgb(im: Image.Image) -> np.ndarray:
         arr = np.asarray(im, dtype=np.float64)
         span = max(arr.max() - arr.min(), 1e-9)
         im = Image.fromarray(((arr - arr.min()) / span * 255 + 0.5).astype(np.uint8), "L")
-    has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
-    im = im.convert("RGBA" if has_alpha else "RGB")
-    arr = np.asarray(im).copy()
+    has_alpha = _has_alpha(im)
+    mode = "RGBA" if has_alpha else "RGB"
+    arr = np.array(im if im.mode == mode else im.convert(mode))  # one copy, writable
     if has_alpha and arr[..., 3].min() == 255:
         arr = arr[..., :3].copy()
     return arr
@@ -131,8 +177,8 @@ def load_mask(source: Any, size: tuple[int, int] | None = None, what: str = "mas
         arr = load_image(source, what) if not isinstance(source, np.ndarray) else _from_array(source, what)
         if arr.shape[2] == 4 and arr[..., 3].min() < 255:
             mask = arr[..., 3] > 127
-        else:
-            mask = arr[..., :3].mean(axis=2) > 127
+        else:  # mean of R, G, B > 127, in 2 bytes a pixel (a float mean took 8)
+            mask = arr[..., 0].astype(np.uint16) + arr[..., 1] + arr[..., 2] > 381
     if size is not None:
         _same_size((mask.shape[1], mask.shape[0]), size, what)
     return mask
@@ -171,9 +217,13 @@ def fit_working_size(image: np.ndarray, max_side: int = WORKING_MAX_SIDE, notes:
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     resized = np.asarray(to_pil(image).resize(size, Image.LANCZOS))
     if notes is not None:
-        notes.append(f"the image was downscaled from {w}×{h} to {size[0]}×{size[1]} (working size, "
-                     f"longest side {max_side} px); results are at that size")
+        notes.append(_downscaled_note(w, h, size, max_side))
     return resized
+
+
+def _downscaled_note(w: int, h: int, size: tuple[int, int], max_side: int) -> str:
+    return (f"the image was downscaled from {w}×{h} to {size[0]}×{size[1]} (working size, longest side {max_side} px); "
+            "results are at that size")
 
 
 def fit_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -77,6 +77,9 @@ class Query:
 
 
 def parse(prompt: str) -> Query:
+    """What the words say, each distinct word or colour once: a prompt of repeated words
+    ("red circle red circle …", up to the 1,000-character limit) asks for no more work than
+    saying it once."""
     q = Query()
     shade = None
     for word in re.findall(r"[a-z]+", str(prompt).lower()):
@@ -85,7 +88,9 @@ def parse(prompt: str) -> Query:
             continue
         colour = category_of(word)
         if colour is not None:
-            q.colours.append((shade or colour[0], colour[1]))
+            named = (shade or colour[0], colour[1])
+            if named not in q.colours:  # each distinct colour once: RES grounds every one it is given
+                q.colours.append(named)
         elif word in SHAPE_WORDS:
             q.shapes.add(SHAPE_WORDS[word])
             q.plural |= word.endswith("s") and word not in ("box",)
@@ -105,7 +110,7 @@ def parse(prompt: str) -> Query:
             q.parts = q.plural = True
         elif word in PLURAL:
             q.plural = True
-        elif word not in FILLER:
+        elif word not in FILLER and word not in q.unknown:
             q.unknown.append(word)
         shade = None if word not in FILLER else shade
     return q

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -11,6 +10,8 @@ from .lazy import lazy
 
 cv2 = lazy("cv2")
 ndimage = lazy("scipy.ndimage")
+
+from .lazy import cached_property
 
 
 @dataclass

@@ -9,6 +9,10 @@ share one Executor) and the critics honour the same limits:
 - an engine that calls a server declares its own slot (`@SPEC.engine(..., slot=…)`), e.g. the
   openai-images engine: at most `concurrency` requests in flight to one server;
 - classical engines hold none: they run in parallel, as many as the app's queue lets in.
+
+The Executor also holds a run's image pixels in a "working pixels" slot of its own while the
+run goes on (`Executor.pixels_at_once`, lego_demo/run_limits.py): memory grows with the pixels
+in flight, so runs on small images go ahead while only a few at the working size run at once.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ def device_slot_name(options: Mapping[str, Any]) -> str:
 
 
 class Slots:
-    """Named counting semaphores; thread-safe. The first limit given for a name is kept."""
+    """Named counting semaphores; thread-safe. The first limit given for a name is kept. A
+    call may take several units (`amount`); one larger than the limit runs alone."""
 
     def __init__(self, model_calls_per_device: int = DEFAULT_MODEL_CALLS_PER_DEVICE):
         if int(model_calls_per_device) < 1:
@@ -49,25 +54,25 @@ class Slots:
             return device_slot_name(options), self.model_calls_per_device
         return None
 
-    def acquire(self, name: str, limit: int) -> float:
-        """Wait for a free place in slot `name`; returns the seconds waited."""
+    def acquire(self, name: str, limit: int, amount: int = 1) -> float:
+        """Wait until `amount` units of slot `name` are free; returns the seconds waited."""
         t0 = time.perf_counter()
         with self._cond:
             limit = self._limit.setdefault(name, max(1, int(limit)))
             self._waiting[name] = self._waiting.get(name, 0) + 1
             try:
-                while self._busy.get(name, 0) >= limit:
+                while self._busy.get(name, 0) > 0 and self._busy[name] + amount > limit:
                     self._cond.wait()
             finally:
                 self._waiting[name] -= 1
-            self._busy[name] = self._busy.get(name, 0) + 1
+            self._busy[name] = self._busy.get(name, 0) + amount
         return time.perf_counter() - t0
 
-    def release(self, name: str) -> None:
+    def release(self, name: str, amount: int = 1) -> None:
         with self._cond:
-            if self._busy.get(name, 0) <= 0:
+            if self._busy.get(name, 0) < amount:
                 raise RuntimeError(f"slot {name!r} released more often than acquired")
-            self._busy[name] -= 1
+            self._busy[name] -= amount
             self._cond.notify_all()
 
     def state(self) -> dict[str, dict[str, int]]:

@@ -9,11 +9,14 @@
    photographer frames the subject, so the frame border is background where it is smooth
    (out of focus, sky, a plain wall); where the border is detailed (the subject itself may be
    cut by the frame, as a close-up cat is) it is only probably background. The sky
-   (`scene.sky`) is never the subject. Of what GrabCut keeps, the parts that matter are
-   chosen by size and place (a piece in a corner of the frame is background). A thin or small
-   subject (a rocket, a running animal) is segmented again on a crop around it at a finer
-   scale, and a thin tall one loses the wider stand at its foot. The mask is then fitted to
-   the full-size image's edges with a guided filter.
+   (`scene.sky`) is never the subject. What is walled off from the frame (the confident core
+   of `boundary_saliency.frame_saliency`, a minimum barrier distance: a coin on a tray, a
+   rocket against the sky) is foreground for sure. Of what GrabCut keeps, the parts that
+   matter are chosen by that saliency (summed, so size counts) and place (a piece in a corner
+   of the frame, or one that blends into it, is background). A thin or small subject (a rocket, a running
+   animal) is segmented again on a crop around it at a finer scale, and a thin tall one loses
+   the wider stand at its foot. The mask is then fitted to the full-size image's edges with a
+   guided filter.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from .boundary_saliency import frame_saliency
 from .errors import CannotDo
 from .imaging import rgb
 
 WORK_SIDE = 200  # GrabCut costs grow fast with size; 200 px gives the same masks as 256 (measured)
 BORDER = 0.04  # share of the short side that counts as the frame border
+CORE = 0.35  # frame saliency this far from its Otsu threshold to the top is foreground for sure
 
 
 def work_size(shape: tuple[int, int], max_side: int) -> tuple[int, int]:
@@ -111,10 +116,13 @@ def framed_object(image: np.ndarray, sky: np.ndarray | None = None) -> np.ndarra
         init[border & ~smooth] = cv2.GC_PR_BGD
     else:  # a detailed frame all round (a table, a field): the frame is the background
         init[border] = cv2.GC_BGD
+    salience = frame_saliency(small)
+    cut = otsu(salience)
+    init[(salience >= cut + CORE * (1 - cut)) & (init != cv2.GC_BGD)] = cv2.GC_FGD
     if sky is not None:
         init[_resized(sky, (sw, sh))] = cv2.GC_BGD
     fg = grabcut(small, init, 3)
-    fg = trim_stand(main_parts(ndimage.binary_fill_holes(fg)))
+    fg = trim_stand(main_parts(ndimage.binary_fill_holes(fg), salience))
     if not fg.any():
         return np.zeros(image.shape[:2], bool)
     ys, xs = np.nonzero(fg)
@@ -133,18 +141,26 @@ def _resized(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
 
 
-def main_parts(fg: np.ndarray, keep: float = 0.25) -> np.ndarray:
-    """The components that make the subject: scored by area and closeness to the centre, each
-    side of the frame a component touches dividing its score by 4 (a piece in a corner is
-    background); those within `keep` of the best stay (all the coins on a tray)."""
+def otsu(values: np.ndarray) -> float:
+    """Otsu's threshold of values in [0, 1]."""
+    v8 = np.clip(values * 255, 0, 255).astype(np.uint8)
+    return cv2.threshold(v8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0] / 255
+
+
+def main_parts(fg: np.ndarray, salience: np.ndarray, keep: float = 0.25) -> np.ndarray:
+    """The components that make the subject: scored by their `salience` (summed over the
+    component, so size counts) and closeness to the centre, each side of the frame a component
+    touches dividing its score by 4 (a piece in a corner is background); those within `keep` of
+    the best stay (all the coins on a tray)."""
     n, lab, stats, centres = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
     if n <= 2:
         return fg.astype(bool)
     h, w = fg.shape
+    mass = ndimage.sum(salience, lab, np.arange(1, n))
     scores = []
-    for (x, y, bw, bh, area), (cx, cy) in zip(stats[1:], centres[1:]):
+    for (x, y, bw, bh, _), (cx, cy), m in zip(stats[1:], centres[1:], mass):
         sides = int(x == 0) + int(y == 0) + int(x + bw == w) + int(y + bh == h)
-        scores.append(area * (1.0 - 0.5 * np.hypot(cx / w - 0.5, cy / h - 0.5)) * 0.25**sides)
+        scores.append(m * (1.0 - 0.5 * np.hypot(cx / w - 0.5, cy / h - 0.5)) * 0.25**sides)
     scores = np.array(scores)
     return np.isin(lab, np.flatnonzero(scores >= keep * scores.max()) + 1)
 

@@ -84,9 +84,10 @@ class OfflineCritic:
                 else:
                     masks.append(mask)
                     checks.append(self._target_found(step, mask))
-                checks.extend(self._brick_checks(step, spec.name, source, edited, mask, run))
+                own, judged = self._as_left(run, step, edited, mask)
+                checks.extend(self._brick_checks(step, spec.name, source, own, judged, run))
                 if same_size:
-                    checks.extend(self._evidence(step, spec.name, source, edited, mask, run, seen))
+                    checks.extend(self._evidence(step, spec.name, source, own, judged, run, seen))
         if same_size:
             changed = float(np.abs(edited.astype(np.int16) - source.astype(np.int16)).mean())
             checks.append(Check("the image changed", "semantic", changed > 0.5, changed, "> 0.5 mean abs diff",
@@ -138,6 +139,21 @@ class OfflineCritic:
         if not isinstance(ref, Ref) or ref.step is None:
             return None
         return run.values.get(ref.step, {}).get(ref.name)
+
+    def _as_left(self, run, step, edited: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """The image as this step left it and the part of its mask to judge there: a removal
+        that FILL then paints over is judged on its own fill, not on the apple drawn there.
+        When the run kept only a preview of the step's output, the final image is judged
+        outside the areas later steps edited (masks are always kept at full size)."""
+        own = run.values.get(step.number, {}).get("image")
+        if isinstance(own, np.ndarray) and own.shape[:2] == edited.shape[:2]:
+            return rgb(own), mask
+        if mask is None:
+            return edited, mask
+        later = [self._value(run, s.inputs.get("mask")) for s in run.workflow.steps if s.number > step.number
+                 and (spec := self.registry.resolve(s.brick)) is not None and spec.kind == "edit"]
+        covered = [m for m in later if isinstance(m, np.ndarray) and m.shape == mask.shape]
+        return edited, (mask & ~np.logical_or.reduce(covered)) if covered else mask
 
     @staticmethod
     def _target_found(step: Step, mask: np.ndarray) -> Check:
