@@ -6,12 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .lazy import lazy
+from .lazy import cached_property, lazy
 
 cv2 = lazy("cv2")
 ndimage = lazy("scipy.ndimage")
-
-from .lazy import cached_property
 
 
 @dataclass
