@@ -141,15 +141,16 @@ class OfflineCritic:
         return run.values.get(ref.step, {}).get(ref.name)
 
     def _as_left(self, run, step, edited: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
-        """The image as this step left it and the part of its mask to judge there: a removal
-        that FILL then paints over is judged on its own fill, not on the apple drawn there.
-        When the run kept only a preview of the step's output, the final image is judged
-        outside the areas later steps edited (masks are always kept at full size)."""
+        """The image to judge this step on and the part of its mask to judge there. A step whose
+        output is the result is judged on the image given; one that later steps edited further
+        (a removal FILL then paints an apple over) on its own output, or, when the run kept only
+        a preview of that, on the image given outside the areas later steps edited (masks are
+        always kept at full size)."""
+        if mask is None or any(isinstance(r, Ref) and r.step == step.number for r in run.workflow.result):
+            return edited, mask  # its output is the result: judge the image given
         own = run.values.get(step.number, {}).get("image")
         if isinstance(own, np.ndarray) and own.shape[:2] == edited.shape[:2]:
             return rgb(own), mask
-        if mask is None:
-            return edited, mask
         later = [self._value(run, s.inputs.get("mask")) for s in run.workflow.steps if s.number > step.number
                  and (spec := self.registry.resolve(s.brick)) is not None and spec.kind == "edit"]
         covered = [m for m in later if isinstance(m, np.ndarray) and m.shape == mask.shape]
