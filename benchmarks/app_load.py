@@ -28,13 +28,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +41,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from fake_images import FakeImagesServer  # noqa: E402
+from serving import free_port, wait_serving  # noqa: E402
 
 HEAVY = "replace the red circle with a green apple"
 CLASSICAL = ("remove the red circle", "make the blue square green", "blur the background")
@@ -53,24 +52,6 @@ SETTINGS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_serving(url: str, proc: subprocess.Popen, limit_s: float = 300) -> None:
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app.py exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer in {limit_s} s")
 
 
 def images(folder: Path, count: int) -> list[Path]:
@@ -100,14 +81,14 @@ def run_setting(name: str, args, folder: Path) -> dict:
         config.write_text(f'[images]\nbase_url = "{server.url}"\nconcurrency = {setting["images_concurrency"]}\n'
                           '[engines.FILL]\nengine = "openai-images"\nmodel = "one-gpu"\nsizes = "any"\n'
                           'max_side = 256\n', encoding="utf-8")
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}/"
         env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
         proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), "--config", str(config),
                                  *setting["app"]], cwd=ROOT, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            _wait_serving(url, proc)
+            wait_serving(url, proc)
             clients = [Client(url, verbose=False) for _ in range(args.clients)]
             # warm-up: one classical and one generative edit (imports, model-free engines' first use)
             clients[0].predict(handle_file(str(pictures[0])), CLASSICAL[0], api_name="/edit")

@@ -22,42 +22,23 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from serving import free_port, wait_serving  # noqa: E402
 from user_latency import FEEDBACK, feedback_photo  # noqa: E402
 
 FIRST = ("astronaut", "blur the background")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_serving(url: str, proc: subprocess.Popen, limit_s: float = 300) -> None:
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app.py exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"{url} did not answer in {limit_s} s")
 
 
 def images(tmp: Path) -> dict[str, Path]:
@@ -79,7 +60,7 @@ def images(tmp: Path) -> dict[str, Path]:
 def one_run(root: Path, files: dict[str, Path], delay: float) -> dict:
     from gradio_client import Client, handle_file
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(root)}
     t0 = time.perf_counter()
@@ -87,7 +68,7 @@ def one_run(root: Path, files: dict[str, Path], delay: float) -> dict:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     out: dict = {"delay": delay}
     try:
-        _wait_serving(url, proc)
+        wait_serving(url, proc)
         out["serving"] = time.perf_counter() - t0
         client = Client(url, verbose=False)
         time.sleep(max(0.0, delay - (time.perf_counter() - t0 - out["serving"])))

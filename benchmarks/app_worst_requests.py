@@ -30,18 +30,17 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from serving import free_port, wait_serving  # noqa: E402
 
 EDIT_TIMEOUT_S = 60.0  # one normal /edit, queue wait included
 ATTACK_TIMEOUT_S = 60.0  # one worst request (the server may keep working on it after this)
@@ -131,24 +130,6 @@ def worst_requests(caps: dict) -> dict[str, tuple[str, str]]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_serving(url: str, proc: subprocess.Popen, limit_s: float = 300) -> None:
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app.py exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer in {limit_s} s")
 
 
 class RssSampler(threading.Thread):
@@ -311,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     started = time.monotonic()
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
     # --cache-mb 0: every edit computes (a repeated edit served from the step cache would hide the load)
@@ -322,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     watchdog = threading.Timer(DEADLINE_S, proc.kill)  # bounded, whatever happens
     watchdog.start()
     try:
-        _wait_serving(url, proc)
+        wait_serving(url, proc)
         rss = RssSampler(proc.pid)
         rss.start()
         with tempfile.TemporaryDirectory() as d:

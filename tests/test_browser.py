@@ -14,51 +14,19 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import socket
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
+from chromium import ARTIFACTS, TIMEOUT_MS, free_port
 from PIL import Image
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("LEGO_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-TIMEOUT_MS = 120_000
 T0 = time.monotonic()
 
 
-def _need(what: str) -> None:
-    if os.environ.get("LEGO_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{what} (LEGO_REQUIRE_BROWSER=1)")
-    pytest.skip(what)
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
-        _need(f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _need("playwright is not installed (pip install playwright; never `playwright install`)")
-    with sync_playwright() as p:  # launch() always starts from a fresh temporary profile
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +34,7 @@ def app_url():
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import app as app_module
 
-    args = app_module.build_parser().parse_args(["--port", str(_free_port()), "--host", "127.0.0.1"])
+    args = app_module.build_parser().parse_args(["--port", str(free_port()), "--host", "127.0.0.1"])
     demo, options = app_module.create_app(args)
     _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **options)
     try:

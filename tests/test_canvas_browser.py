@@ -12,45 +12,18 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
-import socket
-from pathlib import Path
 
 import numpy as np
 import pytest
+from chromium import ARTIFACTS, TIMEOUT_MS, free_port
 from PIL import Image
 from test_canvas import RECOLOUR, SCENE, twenty_steps
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("LEGO_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-TIMEOUT_MS = 120_000
 CANVAS = "#lego-canvas"
 
 
-def _need(what: str) -> None:
-    if os.environ.get("LEGO_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{what} (LEGO_REQUIRE_BROWSER=1)")
-    pytest.skip(what)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
-        _need(f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _need("playwright is not installed (pip install playwright; never `playwright install`)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +33,7 @@ def demo_url():
     from lego_demo.ui.canvas import canvas_demo
 
     demo = canvas_demo(Editor.from_config(), SCENE, json.dumps(json.loads(RECOLOUR), indent=2))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_port=port, server_name="127.0.0.1")
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_port=free_port(), server_name="127.0.0.1")
     try:
         yield url
     finally:
@@ -276,10 +246,7 @@ def app_url():
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import app as app_module
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    args = app_module.build_parser().parse_args(["--port", str(port), "--host", "127.0.0.1"])
+    args = app_module.build_parser().parse_args(["--port", str(free_port()), "--host", "127.0.0.1"])
     demo, options = app_module.create_app(args)
     _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **options)
     try:

@@ -44,6 +44,18 @@ class ToolEntry:
     end: int  # offset just after the entry's last line
 
 
+def read_prompt_file(path: str | Path, what: str, copy_of: str) -> str:
+    """A released prompt file's text (the user's own copy; the project ships none), or BadInput
+    naming the file and what it should be."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise BadInput(f"{what} {str(path)!r}: no such file (give your copy of {copy_of})")
+    try:
+        return p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{what} {str(path)!r} cannot be read as UTF-8 text: {exc}") from None
+
+
 @dataclass(frozen=True)
 class OfficialPrompt:
     text: str
@@ -52,18 +64,11 @@ class OfficialPrompt:
     @classmethod
     def read(cls, path: str | Path) -> OfficialPrompt:
         """The prompt file, checked: readable UTF-8 text with the placeholder and numbered tools."""
-        p = Path(path).expanduser()
-        if not p.is_file():
-            raise BadInput(f"prompt file {str(path)!r}: no such file (give your copy of the release's "
-                           "system_prompt.txt)")
-        try:
-            text = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BadInput(f"prompt file {str(path)!r} cannot be read as UTF-8 text: {exc}") from None
+        text = read_prompt_file(path, "prompt file", "the release's system_prompt.txt")
         if PLACEHOLDER not in text:
             raise BadInput(f"prompt file {str(path)!r} has no {PLACEHOLDER!r} placeholder, where the official "
                            "format puts the user's instruction")
-        prompt = cls(text, str(p))
+        prompt = cls(text, str(Path(path).expanduser()))
         if not prompt.entries():
             raise BadInput(f"prompt file {str(path)!r} lists no tools in the official format "
                            "('1.RES (…)' then 'Input: {…}', 'Output: {…}', 'Constraint: …')")

@@ -110,18 +110,13 @@ class CriticTemplate:
 
     @classmethod
     def read(cls, path: str | Path) -> CriticTemplate:
-        p = Path(path).expanduser()
-        if not p.is_file():
-            raise BadInput(f"critic prompt file {str(path)!r}: no such file (give your copy of EditThinker's "
-                           "prompt_template.txt)")
-        try:
-            text = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BadInput(f"critic prompt file {str(path)!r} cannot be read as UTF-8 text: {exc}") from None
+        from ..builders.official import read_prompt_file
+
+        text = read_prompt_file(path, "critic prompt file", "EditThinker's prompt_template.txt")
         if "{original_instruction}" not in text:
             raise BadInput(f"critic prompt file {str(path)!r} has no {{original_instruction}} placeholder "
                            "(EditThinker's template has {original_instruction} and {rewritten_prompt})")
-        return cls(text, str(p))
+        return cls(text, str(Path(path).expanduser()))
 
     def render(self, original: str, rewritten: str) -> str:
         # replace, not format(): the template's JSON example has braces of its own
