@@ -5,8 +5,8 @@
 Each setting starts a fresh `python app.py` and sends a mixed load through gradio_client's
 /edit: a quarter of the clients ask for an edit that needs a generative model ("replace the
 red circle with a green apple": four classical steps, then FILL on the openai-images engine),
-the others for classical edits ("remove the red circle", "make the blue square green", "blur the
-background"). Every request carries its own image (one pixel differs), so nothing comes from
+the others for classical edits ("remove the red circle", "make the blue square green", "blur the red
+circle"). Every request carries its own image (one pixel differs), so nothing comes from
 the step cache.
 
 The generative engine's server is the scripted Images API server of the tests
@@ -44,7 +44,7 @@ from fake_images import FakeImagesServer  # noqa: E402
 from serving import free_port, wait_serving  # noqa: E402
 
 HEAVY = "replace the red circle with a green apple"
-CLASSICAL = ("remove the red circle", "make the blue square green", "blur the background")
+CLASSICAL = ("remove the red circle", "make the blue square green", "blur the red circle")
 SIDE = 512  # the example is scaled to this width: a classical edit takes a fraction of a second
 SETTINGS = {
     "before": {"app": ["--concurrency", "2"], "images_concurrency": 8},

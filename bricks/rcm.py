@@ -15,7 +15,7 @@ import numpy as np
 from lego_demo.colours import ACHROMATIC, NAMED, find_colours, unknown_words
 from lego_demo.diffusion import model_check
 from lego_demo.errors import BadInput, CannotDo
-from lego_demo.imaging import keep_outside, rgb, same_size
+from lego_demo.imaging import keep_outside, mask_window, rgb, same_size
 from lego_demo.lazy import lazy
 from lego_demo.spec import Input, brick
 
@@ -66,21 +66,24 @@ def stretched(img: np.ndarray, mask: np.ndarray, gain: float = 2.0) -> np.ndarra
     return np.clip(f * scale, 0, 255).astype(np.uint8)
 
 
-def smooth(img: np.ndarray, mask: np.ndarray) -> bool:
+def smooth(img: np.ndarray, mask: np.ndarray, share: float | None = None) -> bool:
     """Whether the masked area is a smooth surface (sky, wall, backdrop) rather than an object
-    with folds and texture."""
+    with folds and texture. `share`: the area's share of the whole picture, when `img` is a
+    window of it (default: of `img`)."""
     grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
     grad = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)) / 4.0
-    return float(np.median(grad[mask])) < SMOOTH_GRADIENT and mask.mean() > 0.1
+    share = float(mask.mean()) if share is None else share
+    return float(np.median(grad[mask])) < SMOOTH_GRADIENT and share > 0.1
 
 
-def soft_edge(img: np.ndarray, out: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def soft_edge(img: np.ndarray, out: np.ndarray, mask: np.ndarray, side: int | None = None) -> np.ndarray:
     """A sky meets what lies below it (a cloud bank, a haze, hills) along an edge that is a
     guess, not an object's outline: where a smooth area hangs from the top of the frame, its new
     colour fades in over ~1% of the long side upwards from its lower edge instead of stopping in
     a hard, ragged line. Its sides (masts, a rocket, lattice gaps) stay crisp, and so does a
-    smooth object (a cup, a wall's lower edge) that does not reach the top."""
-    px = max(2.0, 0.008 * max(mask.shape))
+    smooth object (a cup, a wall's lower edge) that does not reach the top. `side`: the whole
+    picture's long side, when `img` is a window of it."""
+    px = max(2.0, 0.008 * (side or max(mask.shape)))
     below = np.empty(mask.shape, np.float32)  # how far each pixel's column stays in the mask downwards
     run = np.full(mask.shape[1], px, np.float32)  # the image's bottom edge is not a boundary
     for y in range(mask.shape[0] - 1, -1, -1):
@@ -199,7 +202,11 @@ def rcm(ctx, image, mask, prompt, strength=None):
         raise BadInput("RCM: the mask is empty, so there is no object to recolour")
     if not prompt or not prompt.strip():
         raise BadInput("RCM needs a prompt naming the new colour or material")
-    img = rgb(image)
+    whole = rgb(image)
+    # every step below reads a pixel's 3×3 neighbourhood at most, or the area's own statistics:
+    # computed in the mask's window (2 px of context), the same pixels at a fraction of the cost
+    window = mask_window(mask, margin=2)
+    img, share, mask = whole[window], float(mask.mean()), mask[window]
     text = prompt.lower()
     ws = text.replace("-", " ").split()
     material = next((w.strip(".,!") for w in reversed(ws) if w.strip(".,!") in MATERIALS), None)
@@ -220,7 +227,7 @@ def rcm(ctx, image, mask, prompt, strength=None):
             )
         c = found[-1]
         pull = ACHROMATIC_PULL if c.base in ACHROMATIC else LUMA_PULL
-        flat = pull < SMOOTH_PULL and smooth(img, mask)
+        flat = pull < SMOOTH_PULL and smooth(img, mask, share)
         if flat:  # a sky or a wall: no structure to keep, so the colour may take its own lightness
             pull = SMOOTH_PULL  # (a dark sky turns orange, not brown) …
         if strength is not None:  # relative to the default 0.2: white/black/grey scale their own pull alike
@@ -228,8 +235,10 @@ def rcm(ctx, image, mask, prompt, strength=None):
         # … and its gentle gradient is stretched so it still reads in the new colour
         out = recolour(stretched(img, mask) if flat else img, mask, c.rgb, pull)
         if flat:
-            out = soft_edge(img, out, mask)
-    return {"image": keep_outside(img, out, mask)}
+            out = soft_edge(img, out, mask, side=max(whole.shape[:2]))
+    edited = whole.copy()
+    edited[window] = keep_outside(img, out, mask)
+    return {"image": edited}
 
 
 __all__ = ["RCM", "NAMED"]

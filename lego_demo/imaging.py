@@ -49,6 +49,18 @@ def keep_outside(original: np.ndarray, edited: np.ndarray, mask: np.ndarray | No
     return np.where(mask[..., None], rgb(edited), rgb(original))
 
 
+def mask_window(mask: np.ndarray, margin: int = 0) -> tuple[slice, slice]:
+    """The mask's bounding box grown by `margin` px (clipped to the image), as slices: a brick
+    whose every pixel depends only on its neighbourhood (up to `margin` px) and the mask's own
+    statistics gives the same pixels computed there, at a fraction of the cost for a small
+    mask on a large image."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not len(rows):
+        return slice(0, mask.shape[0]), slice(0, mask.shape[1])
+    return (slice(max(0, rows[0] - margin), min(mask.shape[0], rows[-1] + 1 + margin)),
+            slice(max(0, cols[0] - margin), min(mask.shape[1], cols[-1] + 1 + margin)))
+
+
 def blur(x: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian blur; a wide one (sigma ≥ 8 px) runs at reduced scale (area-downscaled, blurred,
     bilinearly upscaled): within a fraction of a grey level of the full-size blur on the smooth
