@@ -203,8 +203,9 @@ def rcm(ctx, image, mask, prompt, strength=None):
     if not prompt or not prompt.strip():
         raise BadInput("RCM needs a prompt naming the new colour or material")
     whole = rgb(image)
-    # every step below reads a pixel's 3×3 neighbourhood at most, or the area's own statistics:
-    # computed in the mask's window (2 px of context), the same pixels at a fraction of the cost
+    # a colour reads a pixel's 3×3 neighbourhood at most, or the area's own statistics: computed
+    # in the mask's window (2 px of context), the same pixels at a fraction of the cost (wood and
+    # marble draw their grain over the window)
     window = mask_window(mask, margin=2)
     img, share, mask = whole[window], float(mask.mean()), mask[window]
     text = prompt.lower()
