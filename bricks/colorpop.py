@@ -19,6 +19,7 @@ COLORPOP = brick(
     "stay exactly as they were, everything else becomes greyscale.",
     aliases=("COLOR-POP", "COLOUR-POP"),
     use_for=("colour pop", "keep one object in colour and the rest black and white"),
+    keeps_mask=True,
 )
 
 

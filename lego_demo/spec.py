@@ -153,6 +153,9 @@ class BrickSpec:
     # plain-English phrases of what the brick is for ("remove reflections"): Builders match
     # them, so a plugin brick is planned without Builder code changes
     use_for: tuple[str, ...] = ()
+    # the mask marks what the brick keeps exactly and it edits everything else (COLORPOP): the
+    # critic judges the area outside the mask as the edited one
+    keeps_mask: bool = False
     engines: list[Engine] = field(default_factory=list)
 
     def engine(
@@ -225,6 +228,7 @@ def brick(
     rules: Callable[[frozenset[str]], list[str]] | None = None,
     produces: Callable[[frozenset[str]], frozenset[str]] | None = None,
     use_for: Iterable[str] = (),
+    keeps_mask: bool = False,
 ) -> BrickSpec:
     """Declare a brick; every mistake fails here, naming the brick."""
     if not isinstance(name, str) or not NAME_RE.match(name):
@@ -265,6 +269,7 @@ def brick(
         rules=rules,
         produces=produces,
         use_for=tuple(u.strip() for u in phrases),
+        keeps_mask=bool(keeps_mask),
     )
 
 

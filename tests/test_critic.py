@@ -127,3 +127,18 @@ def test_a_failed_decisive_check_caps_the_score():
     checks = [Check(f"c{i}", "quality", True, 1.0, "") for i in range(9)] + [
         Check("smear", "quality", False, 0.2, "", cap=5.0)]
     assert OfflineCritic._score("x", checks).quality == 5.0
+
+
+def test_colour_pop_is_judged_on_what_it_changes(editor):
+    """COLORPOP keeps its mask and greys the rest: the critic's 'outside kept' check is about
+    the subject staying exactly, not about the background it was asked to change."""
+    scene = make_scene(640, 480, background_kind="gradient", seed=0)
+    obj = scene.objects[0]
+    c, run = critique(editor, scene, f"make everything black and white except the {obj.name}")
+    assert "COLORPOP" in [s.brick for s in run.workflow.steps]
+    kept = next(ch for ch in c.checks if "outside the edited area" in ch.name)
+    assert kept.passed, c.reasoning
+    damaged = run.results[0].copy()
+    damaged[obj.mask] = 255 - damaged[obj.mask]  # the subject it should have kept, changed
+    c2 = OfflineCritic(editor.registry).critique(scene.image, damaged, "x", None, run)
+    assert not next(ch for ch in c2.checks if "outside the edited area" in ch.name).passed

@@ -78,6 +78,8 @@ class OfflineCritic:
                 if spec is None or spec.kind != "edit" or step.number in drafts:
                     continue
                 mask = self._value(run, step.inputs.get("mask"))
+                if spec.keeps_mask and isinstance(mask, np.ndarray):
+                    mask = ~mask  # what it edited is everything but the mask (COLORPOP)
                 if mask is None or not same_size or mask.shape != source.shape[:2]:
                     all_masked = False
                     mask = None
