@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from serving import free_port, wait_serving  # noqa: E402
+from sidebyside import write_report  # noqa: E402
 from user_latency import FEEDBACK, feedback_photo  # noqa: E402
 
 FIRST = ("astronaut", "blur the background")
@@ -142,12 +143,7 @@ def main() -> int:
                 continue
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
     md = "\n".join(lines)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps({"trees": {k: str(v) for k, v in trees.items()}, "runs": results,
-                                                 "summary": summary}, indent=1))
-    (out / "report.md").write_text(md + "\n")
-    print("\n" + md)
+    write_report(args.out, {"trees": trees, "runs": results, "summary": summary}, md)
     return 0
 
 

@@ -14,7 +14,6 @@ mask grown by 2% (≥ 40 dB). Reports per tree and size: median PSNR inside, pas
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -26,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from sidebyside import Trees  # noqa: E402
+from sidebyside import Trees, write_report  # noqa: E402
 
 
 def main() -> int:
@@ -88,9 +87,7 @@ def main() -> int:
             f"{c['passed']}/{c['cases']} | {c['median_inside_db']} / {c['mean_inside_db']} | {c['p50_s']}"
             for c in cell.values()) + " |")
     md = "\n".join(lines)
-    (out / "report.json").write_text(json.dumps({"trees": trees, "summary": summary, "rows": rows}, indent=1))
-    (out / "report.md").write_text(md + "\n")
-    print("\n" + md)
+    write_report(out, {"trees": trees, "summary": summary, "rows": rows}, md)
     return 0
 
 

@@ -25,6 +25,15 @@ from pathlib import Path
 PYTHON = sys.executable
 
 
+def write_report(out: str | Path, report: dict, md: str) -> None:
+    """A benchmark's figures as OUT/report.json and its table as OUT/report.md, printed too."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False, default=str))
+    (out / "report.md").write_text(md + "\n")
+    print("\n" + md)
+
+
 class Trees:
     """One worker per tree; `ask` sends a request to each and returns their answers by name."""
 

@@ -15,7 +15,6 @@ The trees alternate run by run; medians with min–max.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -28,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from sidebyside import Trees  # noqa: E402
+from sidebyside import Trees, write_report  # noqa: E402
 
 PLAN = "make her orange suit blue"
 EDIT = "make it brighter"
@@ -86,12 +85,7 @@ def main() -> int:
              "| the same edit in a warm process | " + " | ".join(str(s["in_process_s"]) for s in summary.values()) + " |",
              "| `edit` overhead (fresh process − warm edit) | " + " | ".join(str(s["edit_overhead_s"]) for s in summary.values()) + " |"]
     md = "\n".join(lines)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps({"trees": {k: str(v) for k, v in trees.items()}, "times": times,
-                                                 "summary": summary}, indent=1))
-    (out / "report.md").write_text(md + "\n")
-    print(md)
+    write_report(args.out, {"trees": trees, "times": times, "summary": summary}, md)
     return 0
 
 

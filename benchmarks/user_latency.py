@@ -22,7 +22,6 @@ worker's OpenCV and BLAS threads to 2, the laptop the targets assume).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -35,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from sidebyside import Trees  # noqa: E402
+from sidebyside import Trees, write_report  # noqa: E402
 
 # painted masks a user would draw for a removal: ellipses (cx, cy, rx, ry) in the 1024-px photo,
 # or the name of a hand-drawn mask in tests/data/photo_masks.json (grown like a brush stroke)
@@ -271,10 +270,7 @@ def main() -> int:
     from lego_demo.bench.common import machine
 
     report["machine"] = machine()
-    (out / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
-    md = markdown(report)
-    (out / "report.md").write_text(md + "\n")
-    print("\n" + md)
+    write_report(out, report, markdown(report))
     return 0
 
 
