@@ -32,6 +32,9 @@ UNDERSTOOD = ("colours, shapes, positions, sizes, people, faces, hair, skin, clo
               "background and foreground")
 
 
+ALIKE = 0.7  # a match at least this share of the largest one's area is "about the same size"
+
+
 def _cannot(words: list[str]) -> CannotDo:
     quoted = ", ".join(f'"{w}"' for w in words)
     return CannotDo(
@@ -138,9 +141,26 @@ def ground(image: np.ndarray, prompt: str, models=None) -> np.ndarray:
     regions = [r for r in regions if r.area >= 0.2 * largest]
     if q.positions or q.size:
         regions = [pick(regions, shape, q.positions, q.size)]
-    elif not q.plural:  # "the red one": the most prominent match
+    elif not q.plural:  # "the red one": the most prominent match, unless two or more are alike
+        alike = [r for r in regions if r.area >= ALIKE * largest]
+        if q.shapes and len(alike) > 1:
+            raise CannotDo(_which_one(what, alike, shape))
         regions = [max(regions, key=lambda r: r.area)]
     return np.any([r.mask for r in regions], axis=0)
+
+
+def _which_one(what: str, alike: list[Region], shape: tuple[int, int]) -> str:
+    """The question to ask when a phrase in the singular names several things alike."""
+    xs, ys = [r.centroid[0] / shape[1] for r in alike], [r.centroid[1] / shape[0] for r in alike]
+    across = np.ptp(xs) >= np.ptp(ys)
+    names = (("left", "right") if across else ("top", "bottom")) if len(alike) == 2 else \
+        (("left", "middle", "right") if across else ("top", "middle", "bottom")) if len(alike) == 3 else ()
+    where = f" (at the {', the '.join(names[:-1])} and the {names[-1]})" if names else ""
+    first = names[0] if names else ("left" if across else "top")
+    return (f"{what!r} matches {len(alike)} things of about the same size{where}. Say which one: feedback "
+            f"such as 'only the {first} one', or name it "
+            f"('the {first} {what.removeprefix('the ').strip()}'); or paint over it and press Plan & run "
+            "(CLI: --mask FILE)")
 
 
 def _colour_regions(facts: g.Facts, q) -> list[Region]:

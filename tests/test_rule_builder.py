@@ -523,3 +523,25 @@ def test_only_the_left_one_removes_only_the_left_circle():
     assert np.abs(out - scene.image.astype(int))[right].max() == 0  # the right circle is untouched
     red = (out[..., 0] > 150) & (out[..., 1] < 90) & (out[..., 2] < 90)
     assert red[left].mean() < 0.05 and red[right].mean() > 0.8  # the left one is gone
+
+
+def test_one_of_two_alike_is_not_guessed():
+    """Two red circles of the same size and "remove the red circle": which one is not a guess
+    to make silently. The edit is declined with the way to say which; "the left red circle"
+    then removes that one only."""
+    from lego_demo.editor import Editor
+    from lego_demo.errors import CannotDo
+    from lego_demo.synthetic import make_scene
+
+    scene = make_scene(480, 320, objects=[("red", "circle", (120, 160), 50), ("red", "circle", (360, 160), 52),
+                                          ("blue", "square", (240, 80), 40)], background_kind="tiles", seed=3)
+    editor = Editor(make_registry())
+    with pytest.raises(CannotDo) as exc:
+        editor.edit("remove the red circle", scene.image)
+    message = str(exc.value)
+    assert "2" in message and "left" in message and "right" in message and "only the left one" in message
+    _, run = editor.edit("remove the left red circle", scene.image)
+    out = run.results[0].astype(int)
+    assert np.abs(out - scene.image.astype(int))[scene.objects[1].mask].max() == 0
+    _, run = editor.edit("remove the blue square", scene.image)  # one of its kind: no question
+    assert np.abs(run.results[0].astype(int) - scene.image.astype(int))[scene.objects[2].mask].mean() > 20
