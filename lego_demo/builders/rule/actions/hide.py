@@ -55,7 +55,8 @@ def plan(w: Writer, it: Intent, image: Ref) -> Ref:
     brick = "PIXELATE" if mode == "pixelate" else "BLUR-REGION"
     what = it.target or "marked area"
     if it.params.get("whole"):
-        raise Missing("a blur or pixelation of the whole image", [f"{brick} needs a region; no whole-image {mode} brick"])
+        raise Missing(f"{mode} the whole image", [f"an area for {brick}, which works on a region (name one: "
+                                                 f"'{mode} the face', or paint it)"])
     w.note(f"The {what} must become unrecognisable: {'pixelate' if mode == 'pixelate' else 'blur'} it.")
 
     def run() -> Ref:
