@@ -12,20 +12,23 @@ cv2 = lazy("cv2")
 BLUR_REGION = brick(
     "BLUR-REGION",
     kind="edit",
-    summary="Blur the mask area (e.g. to hide a face or soften the background); pixels outside "
-    "the mask stay unchanged",
-    inputs={"image": "Image", "mask": "Mask",
+    summary="Blur the mask area (e.g. to hide a face or soften the background), or the whole image "
+    "when the mask is null; pixels outside the mask stay unchanged",
+    inputs={"image": "Image", "mask": Input("Mask", optional=True),
             "strength": Input("Float", optional=True, range=(0, 1), neutral=0, default=0.5, strength=True)},
     outputs={"image": "Image"},
     constraint="strength is 0-1 (null = 0.5; 0 = unchanged; 1 = heaviest, about 4% of the image size as "
-    "Gaussian sigma). For a blurred background, mask the subject and INVERSE it first.",
+    "Gaussian sigma). A null mask blurs the whole image. For a blurred background, mask the subject and "
+    "INVERSE it first.",
     aliases=("BLUR",),
     use_for=("blur faces", "blur a licence plate", "hide a face", "anonymise people", "blur part of the image"),
 )
 
 
 @BLUR_REGION.engine("opencv", kind="classical", version="2")
-def blur_region(ctx, image, mask, strength=None):
+def blur_region(ctx, image, mask=None, strength=None):
+    if mask is None:  # the whole image
+        mask = np.ones(image.shape[:2], bool)
     same_size("image", image, "mask", mask)
     strength = 0.5 if strength is None else float(strength)
     if not 0 <= strength <= 1:

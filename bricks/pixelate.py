@@ -12,20 +12,23 @@ cv2 = lazy("cv2")
 PIXELATE = brick(
     "PIXELATE",
     kind="edit",
-    summary="Pixelate (mosaic) the mask area, e.g. to anonymise a face or a licence plate",
-    inputs={"image": "Image", "mask": "Mask",
+    summary="Pixelate (mosaic) the mask area, e.g. to anonymise a face or a licence plate, or the whole "
+    "image when the mask is null",
+    inputs={"image": "Image", "mask": Input("Mask", optional=True),
             "block": Input("Float", optional=True, range=(1, 4096), neutral=1, strength=True,
                            default=lambda width, height: max(6, round(max(width, height) / 48)))},
     outputs={"image": "Image"},
     constraint="block is the mosaic cell size in pixels, 1 to 4096 (1 = unchanged; null = 1/48 of the image's longer "
-    "side, at least 6). Only the mask area changes.",
+    "side, at least 6). Only the mask area changes; a null mask pixelates the whole image.",
     aliases=("MOSAIC",),
     use_for=("pixelate faces", "pixelate a licence plate", "mosaic part of the image", "censor something"),
 )
 
 
 @PIXELATE.engine("opencv", kind="classical")
-def pixelate(ctx, image, mask, block=None):
+def pixelate(ctx, image, mask=None, block=None):
+    if mask is None:  # the whole image
+        mask = np.ones(image.shape[:2], bool)
     same_size("image", image, "mask", mask)
     image = rgb(image)
     h, w = mask.shape

@@ -545,3 +545,29 @@ def test_one_of_two_alike_is_not_guessed():
     assert np.abs(out - scene.image.astype(int))[scene.objects[1].mask].max() == 0
     _, run = editor.edit("remove the blue square", scene.image)  # one of its kind: no question
     assert np.abs(run.results[0].astype(int) - scene.image.astype(int))[scene.objects[2].mask].mean() > 20
+
+
+@pytest.mark.parametrize("instruction,brick_name", [("blur the image", "BLUR-REGION"),
+                                                    ("make the photo blurry", "BLUR-REGION"),
+                                                    ("pixelate the whole picture", "PIXELATE")])
+def test_the_whole_image_is_blurred_or_pixelated_without_a_mask(instruction, brick_name):
+    """'blur the image' was declined ('I cannot a blur or pixelation of the whole image'): the
+    bricks take a null mask as the whole image, and the plan leaves it out."""
+    from skimage import data
+
+    from lego_demo.editor import Editor
+
+    editor = Editor(make_registry())
+    image = data.chelsea()[::2, ::2]
+    plan, run = editor.edit(instruction, image)
+    (step,) = plan.workflow.steps
+    assert step.brick == brick_name and step.inputs.get("mask") is None
+    changed = np.abs(run.results[0].astype(int) - image.astype(int)).max(axis=2) > 0
+    assert changed[:40].mean() > 0.5 and changed[-40:].mean() > 0.5 and changed.mean() > 0.6  # everywhere
+
+
+def test_a_brick_that_needs_a_region_declines_the_whole_image():
+    registry = Registry()  # only a PIXELATE that needs its mask, as a plugin might declare it
+    registry.register(brick("PIXELATE", kind="edit", summary="region only", **_standins()["PIXELATE"]))
+    plan = RuleBuilder(registry).plan(PlanRequest("pixelate the image"))
+    assert plan.workflow is None and plan.declined.startswith("cannot pixelate the whole image: needs an area for PIXELATE")

@@ -55,8 +55,7 @@ def plan(w: Writer, it: Intent, image: Ref) -> Ref:
     brick = "PIXELATE" if mode == "pixelate" else "BLUR-REGION"
     what = it.target or "marked area"
     if it.params.get("whole"):
-        raise Missing(f"{mode} the whole image", [f"an area for {brick}, which works on a region (name one: "
-                                                 f"'{mode} the face', or paint it)"])
+        return _whole(w, it, image, brick, mode)
     w.note(f"The {what} must become unrecognisable: {'pixelate' if mode == 'pixelate' else 'blur'} it.")
 
     def run() -> Ref:
@@ -67,6 +66,22 @@ def plan(w: Writer, it: Intent, image: Ref) -> Ref:
         return Ref(a, "image")
 
     return w.choose([((brick,), run)], f"{mode} the {what}")
+
+
+def _whole(w: Writer, it: Intent, image: Ref, brick: str, mode: str) -> Ref:
+    """'blur the image': the brick without a mask, where its spec allows that."""
+    spec = w.registry.resolve(brick)
+    if spec is None or "mask" not in spec.inputs or not spec.inputs["mask"].optional:
+        raise Missing(f"{mode} the whole image", [f"an area for {brick}, which works on a region here (name one: "
+                                                 f"'{mode} the face', or paint it)"])
+
+    def run() -> Ref:
+        a = w.add(spec.name, {"image": image})
+        w.strengthen(a, int(it.params.get("level", 0)))
+        w.note(f"{spec.name} {'pixelates' if mode == 'pixelate' else 'blurs'} the whole image (step {a}, no mask).")
+        return Ref(a, "image")
+
+    return w.choose([((brick,), run)], f"{mode} the whole image")
 
 
 ACTION = Action("hide", read, plan, bricks=("BLUR-REGION", "PIXELATE"), order=35, says="blur or pixelate faces")
