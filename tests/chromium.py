@@ -1,11 +1,10 @@
 """Debian's Chromium driven by Playwright, for the browser tests (the `browser` fixture is in
-conftest.py): its flags, where screenshots go, a free port. Skips when Chromium or Playwright is
+conftest.py): its flags and where screenshots go. Skips when Chromium or Playwright is
 missing, unless LEGO_REQUIRE_BROWSER=1 (CI): then it fails."""
 
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,3 @@ def need(what: str) -> None:
         pytest.fail(f"{what} (LEGO_REQUIRE_BROWSER=1)")
     pytest.skip(what)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -4,6 +4,7 @@ from pathlib import Path
 import chromium
 import numpy as np
 import pytest
+from local_app import served_app
 
 from lego_demo.registry import Registry
 
@@ -33,3 +34,10 @@ def browser():
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    """The app for the browser tests, one per test module."""
+    with served_app() as (url, _):
+        yield url

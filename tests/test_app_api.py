@@ -7,7 +7,6 @@ import asyncio
 import base64
 import json
 import os
-import socket
 import threading
 from pathlib import Path
 
@@ -19,26 +18,16 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
+from local_app import served_app  # noqa: E402
 
 import app as app_module  # noqa: E402
 from lego_demo.synthetic import make_scene  # noqa: E402
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def launched():
-    args = app_module.build_parser().parse_args(["--port", str(_free_port()), "--mcp", "--host", "127.0.0.1"])
-    demo, options = app_module.create_app(args)
-    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **options)
-    try:
-        yield url.rstrip("/") + "/", demo
-    finally:
-        demo.close()
+    with served_app("--mcp") as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -418,14 +407,8 @@ def strict(monkeypatch_module):
                 inside[0] -= 1
 
     monkeypatch_module.setattr(Editor, "prepare", counting_prepare)
-    args = app_module.build_parser().parse_args(["--port", str(_free_port()), "--host", "127.0.0.1",
-                                                 "--concurrency", "1", "--files-ttl", "6"])
-    demo, options = app_module.create_app(args)
-    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **options)
-    try:
-        yield url.rstrip("/") + "/", demo, peak
-    finally:
-        demo.close()
+    with served_app("--concurrency", "1", "--files-ttl", "6") as (url, demo):
+        yield url, demo, peak
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,12 @@ Skips when Chromium or Playwright is missing, unless LEGO_REQUIRE_BROWSER=1 (CI)
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 
 import numpy as np
 import pytest
-from chromium import ARTIFACTS, TIMEOUT_MS, free_port
+from chromium import ARTIFACTS, TIMEOUT_MS
 from PIL import Image
 
 pytestmark = pytest.mark.browser
@@ -26,21 +25,6 @@ pytestmark = pytest.mark.browser
 T0 = time.monotonic()
 
 
-
-
-
-@pytest.fixture(scope="module")
-def app_url():
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    import app as app_module
-
-    args = app_module.build_parser().parse_args(["--port", str(free_port()), "--host", "127.0.0.1"])
-    demo, options = app_module.create_app(args)
-    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **options)
-    try:
-        yield url
-    finally:
-        demo.close()
 
 
 @pytest.fixture

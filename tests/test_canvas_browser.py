@@ -15,7 +15,8 @@ import os
 
 import numpy as np
 import pytest
-from chromium import ARTIFACTS, TIMEOUT_MS, free_port
+from chromium import ARTIFACTS, TIMEOUT_MS
+from local_app import free_port
 from PIL import Image
 from test_canvas import RECOLOUR, SCENE, twenty_steps
 
@@ -240,19 +241,6 @@ def test_twenty_steps_at_390px_pan_zoom_and_tap_to_wire(browser, demo_url):
     assert not errors, errors
     page.context.close()
 
-
-@pytest.fixture(scope="module")
-def app_url():
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    import app as app_module
-
-    args = app_module.build_parser().parse_args(["--port", str(free_port()), "--host", "127.0.0.1"])
-    demo, options = app_module.create_app(args)
-    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **options)
-    try:
-        yield url
-    finally:
-        demo.close()
 
 
 def test_in_the_app_the_canvas_follows_the_plan_and_reruns_one_step(browser, app_url):

@@ -11,7 +11,6 @@ Prints the figures: edits/s, p50/p95 latency per edit, RSS growth, cache bytes.
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import threading
 import time
@@ -24,8 +23,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
+from local_app import served_app  # noqa: E402
 
-import app as app_module  # noqa: E402
 from lego_demo.editor import Editor, EditorConfig  # noqa: E402
 from lego_demo.synthetic import make_scene  # noqa: E402
 
@@ -48,11 +47,6 @@ TOTAL_TIMEOUT_S = 120  # one round, after which the test fails instead of hangin
 COLOURS = ("red", "green", "blue", "yellow", "purple")
 KINDS = ("stripes", "tiles", "checker", "gradient")
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _rss_mb() -> float | None:
@@ -95,14 +89,8 @@ def workload(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server():
-    args = app_module.build_parser().parse_args(
-        ["--port", str(_free_port()), "--host", "127.0.0.1", "--cache-mb", str(CACHE_MB)])
-    demo, options = app_module.create_app(args)
-    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **options)
-    try:
-        yield url.rstrip("/") + "/", demo
-    finally:
-        demo.close()
+    with served_app("--cache-mb", str(CACHE_MB)) as served:
+        yield served
 
 
 def _load(path) -> np.ndarray:
