@@ -3,7 +3,7 @@
 import numpy as np
 
 from lego_demo.errors import BadInput
-from lego_demo.imaging import keep_outside, rgb, same_size
+from lego_demo.imaging import keep_outside, mask_window, rgb, same_size
 from lego_demo.lazy import lazy
 from lego_demo.spec import Input, brick
 
@@ -38,10 +38,8 @@ def blur_region(ctx, image, mask=None, strength=None):
         return {"image": image.copy()}
     h, w = mask.shape
     sigma = max(1.0, strength * 0.04 * max(h, w))
-    ys, xs = np.nonzero(mask)
-    pad = int(3 * sigma) + 1
-    y0, y1 = max(0, ys.min() - pad), min(h, ys.max() + 1 + pad)
-    x0, x1 = max(0, xs.min() - pad), min(w, xs.max() + 1 + pad)
+    rows, cols = mask_window(mask, margin=int(3 * sigma) + 1)
+    y0, y1, x0, x1 = rows.start, rows.stop, cols.start, cols.stop
     crop = image[y0:y1, x0:x1]
     # blur a quarter-size copy for big sigmas: the same look, a fraction of the time
     f = 4 if sigma > 8 else 1

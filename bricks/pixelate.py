@@ -3,7 +3,7 @@
 import numpy as np
 
 from lego_demo.errors import BadInput
-from lego_demo.imaging import keep_outside, rgb, same_size
+from lego_demo.imaging import keep_outside, mask_window, rgb, same_size
 from lego_demo.lazy import lazy
 from lego_demo.spec import Input, brick
 
@@ -38,10 +38,10 @@ def pixelate(ctx, image, mask=None, block=None):
         raise BadInput(f"PIXELATE block must be 1..{max(h, w)} px, got {block}")
     if not mask.any():
         return {"image": image.copy()}
-    ys, xs = np.nonzero(mask)
+    rows, cols = mask_window(mask)
     # cells on a grid anchored at the image origin, covering the mask's box
-    y0, x0 = ys.min() // block * block, xs.min() // block * block
-    y1, x1 = min(h, (ys.max() // block + 1) * block), min(w, (xs.max() // block + 1) * block)
+    y0, x0 = rows.start // block * block, cols.start // block * block
+    y1, x1 = min(h, -(-rows.stop // block) * block), min(w, -(-cols.stop // block) * block)
     crop = image[y0:y1, x0:x1]
     ch, cw = -(-crop.shape[0] // block), -(-crop.shape[1] // block)
     cells = cv2.resize(crop, (cw, ch), interpolation=cv2.INTER_AREA)
